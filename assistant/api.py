@@ -1,0 +1,103 @@
+"""HTTP API (FastAPI) with the chat UI mounted at ``/`` (Gradio), as PrivateGPT mounts its UI.
+
+Endpoints (all JSON use the models of :mod:`assistant.models`):
+
+- ``GET /v1/health``: ``{"status": "ok", "chunks": N, "model": ...}``
+- ``POST /v1/ask``: body ``{"question": str, "history": [{"question", "answer"}], "top_k": int?}``
+  -> :class:`assistant.models.Answer`. 422 for an empty or too long question.
+- ``POST /v1/ask/stream``: same body; Server-Sent Events ``rewrite``, ``sentence`` and ``final``
+  (the final event's data is the Answer JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from pydantic import BaseModel, Field
+
+from assistant.service import Assistant, QuestionError, Turn
+from assistant.settings import Settings
+
+
+class TurnIn(BaseModel):
+    """An earlier exchange sent by the client."""
+
+    question: str
+    answer: str
+
+
+class AskRequest(BaseModel):
+    """Body of ``POST /v1/ask``."""
+
+    question: str
+    history: list[TurnIn] = Field(default_factory=list)
+
+
+def create_app(assistant: Assistant, chunk_count: int = 0):  # noqa: ANN201 - fastapi.FastAPI
+    """The FastAPI application over an assistant (no UI)."""
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import StreamingResponse
+    from starlette.concurrency import run_in_threadpool
+
+    from assistant.models import Answer
+
+    app = FastAPI(title="Grounded assistant", version="0.1.0")
+
+    @app.get("/v1/health")
+    def health() -> dict:
+        return {"status": "ok", "chunks": chunk_count, "model": assistant.model_name}
+
+    def _check(req: AskRequest) -> None:
+        try:
+            assistant.check_question(req.question)
+        except QuestionError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+
+    @app.post("/v1/ask", response_model=Answer)
+    async def ask(req: AskRequest) -> Answer:
+        _check(req)
+        history = [Turn(t.question, t.answer) for t in req.history]
+        return await run_in_threadpool(assistant.ask, req.question, history)
+
+    @app.post("/v1/ask/stream")
+    def ask_stream(req: AskRequest) -> StreamingResponse:
+        _check(req)
+        history = [Turn(t.question, t.answer) for t in req.history]
+
+        def events() -> Iterator[str]:
+            for ev in assistant.stream(req.question, history):
+                if ev.kind == "final":
+                    data = ev.answer.model_dump_json()
+                elif ev.kind == "passages":
+                    continue
+                else:
+                    data = json.dumps({"text": ev.text}, ensure_ascii=False)
+                yield f"event: {ev.kind}\ndata: {data}\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return app
+
+
+def serve(settings: Settings, with_ui: bool = True) -> None:
+    """Index the bundled article if the store is empty, then serve the API (and the UI) with uvicorn.
+
+    Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created.
+    """
+    import uvicorn
+
+    from assistant.composition import build_assistant, build_store, ensure_indexed
+
+    store = build_store(settings)
+    chunks = ensure_indexed(settings, store)
+    assistant = build_assistant(settings, store=store)
+    app = create_app(assistant, chunk_count=chunks)
+    if with_ui:
+        import gradio as gr
+
+        from ui.app import build_ui
+
+        app = gr.mount_gradio_app(app, build_ui(assistant), path="/")
+    print(f"Serving on http://{settings.host}:{settings.port}/ ({chunks} chunks indexed)", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

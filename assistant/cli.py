@@ -1,0 +1,161 @@
+"""The ``assistant`` command: index, ask, ui, serve (and eval, feedback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Chat assistant with retrieval grounding: answers cite only verified passages.")
+
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Settings profile name or TOML file.")]
+DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Where the index lives (default .assistant).")]
+BackendOpt = Annotated[Optional[str], typer.Option("--llm", help="LLM backend: llamacpp, fake, openai, ollama.")]
+EmbOpt = Annotated[Optional[str], typer.Option("--embedding", help="Embedding backend: minilm or fake.")]
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings(profile, **overrides):  # noqa: ANN001, ANN202
+    from assistant.settings import SettingsError, load_settings
+
+    _quiet_libraries()
+    try:
+        return load_settings(profile, **overrides)
+    except SettingsError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    from assistant.llm import ModelUnavailableError
+    from assistant.prompting import PromptNotFoundError
+    from index.errors import IndexingError
+
+    return (IndexingError, ModelUnavailableError, PromptNotFoundError)
+
+
+@app.command()
+def index(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="UTF-8 text files (default: the bundled article).")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index first (after checking every file).")] = False,
+    chunk_size: Annotated[Optional[int], typer.Option(help="Max tokens per chunk.")] = None,
+    chunk_overlap: Annotated[Optional[int], typer.Option(help="Overlap tokens.")] = None,
+    profile: ProfileOpt = None, data_dir: DataDirOpt = None, embedding: EmbOpt = None,
+) -> None:
+    """Chunk, embed and store documents. Re-indexing an unchanged file changes nothing."""
+    from assistant.composition import build_chunker, build_store
+    from assistant.settings import bundled_corpus
+    from index.loader import load_document
+    from index.pipeline import index_documents
+
+    s = _settings(profile, data_dir=data_dir, embedding_backend=embedding, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    files = list(paths) if paths else [bundled_corpus()]
+    try:
+        for f in files:  # check every file before touching the store
+            load_document(f)
+        if rebuild:
+            from index.store import drop_collection
+
+            drop_collection(s.persist_dir, s.collection)
+        store = build_store(s)
+        reports = index_documents(files, store, build_chunker(s))
+    except _known_errors() as exc:
+        raise _fail(str(exc)) from None
+    for r in reports:
+        typer.echo(f"{r.source}: {r.added} added, {r.unchanged} unchanged, {r.removed} removed")
+    typer.echo(f"{store.count()} chunks in {s.persist_dir}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (answer, citations, passages).")] = False,
+    top_k: Annotated[Optional[int], typer.Option("-k", "--top-k", help="Passages to retrieve.")] = None,
+    profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
+) -> None:
+    """Answer a question from the index, with verified, numbered sources."""
+    from assistant.composition import build_assistant, ensure_indexed
+    from assistant.service import QuestionError
+
+    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, top_k=top_k)
+    try:
+        from assistant.composition import build_store
+
+        store = build_store(s)
+        assistant = build_assistant(s, store=store)
+        assistant.check_question(question)
+        ensure_indexed(s, store)
+        answer = assistant.ask(question)
+    except QuestionError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    except _known_errors() as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(answer.model_dump(mode="json"), ensure_ascii=False))
+        return
+    typer.echo(answer.answer)
+    if answer.abstained:
+        typer.echo(f"(abstained: {answer.abstention_reason})")
+        return
+    typer.echo("\nSources:")
+    for c in answer.citations:
+        typer.echo(f"[{c.passage_id}] {c.source}:{c.start}-{c.end} “{c.quote}”")
+
+
+@app.command()
+def ui(
+    host: Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default 7860).")] = None,
+    profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
+) -> None:
+    """Start the chat UI (and the HTTP API under /v1), indexing the bundled article if needed."""
+    from assistant.api import serve
+
+    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port)
+    try:
+        serve(s, with_ui=True)
+    except _known_errors() as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default 7860).")] = None,
+    profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
+) -> None:
+    """Start the HTTP API only (POST /v1/ask)."""
+    from assistant.api import serve as _serve
+
+    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port)
+    try:
+        _serve(s, with_ui=False)
+    except _known_errors() as exc:
+        raise _fail(str(exc)) from None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The composition root: the one place that builds the store, the model and the assistant.
+
+Nothing here runs at import time; each function builds on call.
+"""
+
+from __future__ import annotations
+
+from assistant.models import Passage
+from assistant.prompting import load_prompt
+from assistant.service import Assistant
+from assistant.settings import Settings
+
+
+def build_store(settings: Settings):  # noqa: ANN201 - index.store.ChunkStore
+    """The chunk store configured by ``settings``.
+
+    Raises:
+        index.ModelNotFoundError: the embedding model's files are not installed.
+        index.EmbeddingMismatchError: the store was built with another embedding model.
+    """
+    from index.embeddings import build_embeddings
+    from index.store import ChunkStore
+
+    return ChunkStore(settings.persist_dir, build_embeddings(settings.embedding_backend), settings.collection)
+
+
+def build_chunker(settings: Settings):  # noqa: ANN201 - index.chunking.TokenChunker
+    """The token chunker with the configured sizes."""
+    from index.chunking import TokenChunker
+
+    return TokenChunker(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+
+
+def build_assistant(settings: Settings, store=None, llm=None) -> Assistant:  # noqa: ANN001
+    """Build the assistant.
+
+    Args:
+        settings: All settings.
+        store: A ready store (default: :func:`build_store`).
+        llm: A ready chat model (default: :func:`assistant.llm.build_llm`, loaded on first question).
+
+    Raises:
+        index.ModelNotFoundError, index.EmbeddingMismatchError: see :func:`build_store`.
+        assistant.prompting.PromptNotFoundError: ``prompt_name`` names no template.
+    """
+    from assistant.llm import build_llm, model_label
+    from assistant.verifier import GroundingVerifier
+
+    store = store if store is not None else build_store(settings)
+
+    def search(query: str, k: int) -> list[Passage]:
+        return [
+            Passage(passage_id=i, chunk_id=c.id, source=c.source, start=c.start, end=c.end,
+                    score=round(c.score, 4), text=c.text)
+            for i, c in enumerate(store.search(query, k), start=1)
+        ]
+
+    return Assistant(
+        settings=settings,
+        search=search,
+        llm_factory=(lambda: llm) if llm is not None else (lambda: build_llm(settings)),
+        answer_prompt=load_prompt(settings.prompt_name),
+        condense_prompt=load_prompt("condense"),
+        verifier=GroundingVerifier(),
+        model_name=model_label(settings) if llm is None else type(llm).__name__,
+    )
+
+
+def ensure_indexed(settings: Settings, store=None) -> int:  # noqa: ANN001
+    """Index the bundled corpus when the store is empty. Returns the number of stored chunks."""
+    from assistant.settings import bundled_corpus
+    from index.pipeline import index_documents
+
+    store = store if store is not None else build_store(settings)
+    if store.count() == 0:
+        index_documents([bundled_corpus()], store, build_chunker(settings))
+    return store.count()

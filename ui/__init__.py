@@ -1,0 +1,1 @@
+"""Thin Gradio adapter over :class:`assistant.service.Assistant` (no retrieval or model logic here)."""
