@@ -152,6 +152,17 @@ def serve(
         raise _fail(str(exc)) from None
 
 
+def _register_subcommands() -> None:
+    from assistant.evaluation.cli import register as register_eval
+    from assistant.feedback.cli import register as register_feedback
+
+    register_eval(app)
+    register_feedback(app)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

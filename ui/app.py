@@ -48,5 +48,5 @@ def build_ui(assistant: Assistant):  # noqa: ANN201 - gr.Blocks
 
     with gr.Blocks(title="Grounded assistant") as demo:
         gr.Markdown("## Ask the documents\nEvery sentence is checked against the passage it cites.")
-        gr.ChatInterface(respond, type="messages")
+        gr.ChatInterface(respond)
     return demo

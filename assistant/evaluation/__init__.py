@@ -1,0 +1,1 @@
+"""Offline evaluation over question sets (``assistant eval``)."""

@@ -1,0 +1,1 @@
+"""Feedback given in the chat UI: durable storage and export as evaluation cases."""
