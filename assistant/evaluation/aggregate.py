@@ -1,0 +1,146 @@
+"""Aggregate metrics over ``results.jsonl`` rows, each with its n and a 95% interval.
+
+Proportions get a Wilson interval (:func:`assistant.evaluation.stats.wilson_interval`); means and
+percentiles a percentile bootstrap with a fixed seed (:func:`assistant.evaluation.stats.bootstrap_interval`).
+A metric whose population is empty has ``value`` None and ``n`` 0. Rows with an ``error`` count as
+failures in pass rates and are left out of every other metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from assistant.evaluation.records import QuestionResult
+from assistant.evaluation.specs import PER_KIND_PREFIX, spec_for
+from assistant.evaluation.stats import bootstrap_interval, percentile, wilson_interval
+
+
+class MetricValue(BaseModel):
+    """One aggregate.
+
+    Attributes:
+        value: The metric (None when nothing was measured).
+        n: Size of the population it was computed over (questions, citations or sentences).
+        ci95: 95% interval (low, high), None when n is 0.
+        interval: ``wilson`` or ``bootstrap``.
+        label: Human name.
+        group: Metric group (see :mod:`assistant.evaluation.specs`).
+        higher_is_better: Direction.
+        unit: ``s`` for seconds, empty otherwise.
+        judge: LLM-judged (informative, never a gate).
+    """
+
+    value: float | None
+    n: int
+    ci95: tuple[float, float] | None
+    interval: str
+    label: str = ""
+    group: str = ""
+    higher_is_better: bool = True
+    unit: str = ""
+    judge: bool = False
+
+
+def _described(name: str, value: MetricValue) -> MetricValue:
+    spec = spec_for(name)
+    if spec is None:  # pragma: no cover - every name used below is in the catalogue
+        raise KeyError(name)
+    return value.model_copy(update={"label": spec.label, "group": spec.group, "unit": spec.unit,
+                                    "higher_is_better": spec.higher_is_better, "judge": spec.judge})
+
+
+def proportion(successes: int, n: int) -> MetricValue:
+    """``successes / n`` with its Wilson interval (value None when n is 0)."""
+    if n == 0:
+        return MetricValue(value=None, n=0, ci95=None, interval="wilson")
+    return MetricValue(value=successes / n, n=n, ci95=wilson_interval(successes, n), interval="wilson")
+
+
+def bootstrapped(values: list[float], statistic: Callable[[np.ndarray], float] = np.mean) -> MetricValue:
+    """``statistic(values)`` with its percentile-bootstrap interval (value None when empty)."""
+    if not values:
+        return MetricValue(value=None, n=0, ci95=None, interval="bootstrap")
+    return MetricValue(value=float(statistic(np.asarray(values, dtype=float))), n=len(values),
+                       ci95=bootstrap_interval(values, statistic), interval="bootstrap")
+
+
+def _flags(rows: Iterable[Any], get: Callable[[Any], bool | None]) -> MetricValue:
+    vals = [v for v in map(get, rows) if v is not None]
+    return proportion(sum(vals), len(vals))
+
+
+def _p(q: float) -> Callable[[np.ndarray], float]:
+    return lambda a: percentile(a, q)
+
+
+def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
+    """Every aggregate metric of a run.
+
+    Formulas (population in brackets; "answered" = no error and not abstained):
+
+    - ``hit_rate@k`` = questions with a hit in the top k / questions [with evidence]. ``mrr@k`` = mean
+      of 1/rank of the first hit, 0 when none [with evidence] (Voorhees, TREC-8 QA track, 1999).
+    - ``citation_validity`` = valid citations / citations [all citations of all answers].
+    - ``citation_recall``, ``citation_precision`` = mean over answered questions of ALCE's per-answer
+      scores (Gao et al. 2023; :func:`assistant.evaluation.citations.alce_scores`), verifier proxy.
+      ``raw_citation_*`` the same on the model's unverified output [answerable questions the model
+      was asked].
+    - ``faithfulness`` = answer sentences supported by their cited passages / answer sentences
+      [all sentences of answered questions], verifier proxy.
+    - ``key_fact_accuracy`` = answered with every key fact / questions [answerable, with key facts].
+    - ``abstention_recall`` = abstained / questions [unanswerable]. ``false_abstention_rate`` =
+      abstained / questions [answerable]. ``false_premise_pass_rate`` = passed / questions
+      [false_premise]. ``pass_rate`` and ``pass_rate.<kind>`` = passed / questions [all; per kind].
+    - ``latency.*.p50``/``p95`` = percentiles of ``Answer.timings`` (seconds): ``retrieval_s``,
+      ``first_token_s`` [questions where the model was called], ``total_s``.
+      ``model_calls.mean`` = mean model calls per question.
+
+    Args:
+        rows: Scored questions (results.jsonl rows).
+
+    Returns:
+        Metric name -> value, in catalogue order, per-kind pass rates last.
+    """
+    ok = [r for r in rows if r.error is None]
+    answered = [r for r in ok if not r.abstained]
+    timed = [r.timings for r in ok if r.timings is not None]
+    first_tokens = [t.first_token_s for t in timed if t.first_token_s is not None]
+    out: dict[str, MetricValue] = {
+        "hit_rate@k": _flags(ok, lambda r: r.metrics.hit),
+        "mrr@k": bootstrapped([r.metrics.reciprocal_rank for r in ok if r.metrics.reciprocal_rank is not None]),
+        "citation_validity": proportion(sum(r.metrics.citations_valid for r in ok),
+                                        sum(r.metrics.citations_total for r in ok)),
+        "citation_recall": bootstrapped([r.metrics.citation_recall for r in answered
+                                         if r.metrics.citation_recall is not None]),
+        "citation_precision": bootstrapped([r.metrics.citation_precision for r in answered
+                                            if r.metrics.citation_precision is not None]),
+        "faithfulness": proportion(sum(r.metrics.sentences_supported for r in answered),
+                                   sum(r.metrics.sentences_total for r in answered)),
+        "raw_citation_recall": bootstrapped([r.metrics.raw_citation_recall for r in ok
+                                             if r.metrics.raw_citation_recall is not None]),
+        "raw_citation_precision": bootstrapped([r.metrics.raw_citation_precision for r in ok
+                                                if r.metrics.raw_citation_precision is not None]),
+        "key_fact_accuracy": _flags(ok, lambda r: r.metrics.key_facts_found if r.answerable else None),
+        "abstention_recall": _flags(ok, lambda r: r.abstained if not r.answerable and r.kind != "false_premise" else None),
+        "false_abstention_rate": _flags(ok, lambda r: r.abstained if r.answerable else None),
+        "false_premise_pass_rate": _flags(rows, lambda r: r.metrics.passed if r.kind == "false_premise" else None),
+        "pass_rate": _flags(rows, lambda r: r.metrics.passed),
+        "latency.retrieval_s.p50": bootstrapped([t.retrieval_s for t in timed], _p(50)),
+        "latency.retrieval_s.p95": bootstrapped([t.retrieval_s for t in timed], _p(95)),
+        "latency.time_to_first_token_s.p50": bootstrapped(first_tokens, _p(50)),
+        "latency.time_to_first_token_s.p95": bootstrapped(first_tokens, _p(95)),
+        "latency.total_s.p50": bootstrapped([t.total_s for t in timed], _p(50)),
+        "latency.total_s.p95": bootstrapped([t.total_s for t in timed], _p(95)),
+        "model_calls.mean": bootstrapped([float(t.model_calls) for t in timed]),
+    }
+    judged = [r.judge for r in ok if r.judge]
+    if judged:
+        out["judge.faithfulness"] = _flags(judged, lambda j: j.get("faithful"))
+        out["judge.answer_correctness"] = _flags(judged, lambda j: j.get("correct"))
+    for kind in sorted({r.kind for r in rows}):
+        out[PER_KIND_PREFIX + kind] = _flags(rows, lambda r, k=kind: r.metrics.passed if r.kind == k else None)
+    return {name: _described(name, v) for name, v in out.items()}

@@ -1,0 +1,214 @@
+"""What ``assistant eval`` does, separated from its Typer signature (:mod:`assistant.evaluation.cli`)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from assistant.evaluation.aggregate import MetricValue
+
+
+class UsageError(ValueError):
+    """Bad options or input files (exit code 2)."""
+
+
+class RunError(RuntimeError):
+    """The assistant cannot run: model, index or prompt unavailable (exit code 1)."""
+
+
+@dataclass
+class EvalRequest:
+    """The options of one ``assistant eval QUESTIONS`` run (see ``assistant eval --help``)."""
+
+    questions: Path
+    out: Path | None = None
+    top_k: int | None = None
+    strict: bool = False
+    fail_under: list[str] = field(default_factory=list)
+    fail_over: list[str] = field(default_factory=list)
+    thresholds: Path | None = None
+    sources: list[Path] = field(default_factory=list)
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+    profile: str | None = None
+    data_dir: Path | None = None
+    llm: str | None = None
+    embedding: str | None = None
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+def _gates(req: EvalRequest) -> list:  # noqa: ANN202 - list[Threshold]
+    from assistant.evaluation.thresholds import ThresholdError, load_thresholds, parse_assignment
+
+    try:
+        gates = [parse_assignment(t, "min") for t in req.fail_under] + [parse_assignment(t, "max") for t in req.fail_over]
+        return gates + (load_thresholds(req.thresholds) if req.thresholds else [])
+    except ThresholdError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _settings(req: EvalRequest):  # noqa: ANN202 - Settings
+    from assistant.settings import SettingsError, load_settings
+
+    for key, value in {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
+        os.environ.setdefault(key, value)
+    try:
+        return load_settings(req.profile, data_dir=req.data_dir, llm_backend=req.llm,
+                             embedding_backend=req.embedding, top_k=req.top_k)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    from assistant.llm import ModelUnavailableError
+    from assistant.prompting import PromptNotFoundError
+    from index.errors import IndexingError
+
+    return (IndexingError, ModelUnavailableError, PromptNotFoundError)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("eta"), TimeRemainingColumn(), console=_err())
+
+
+def _summary_table(metrics: dict[str, MetricValue]) -> Table:
+    table = Table(title="assistant eval", title_justify="left")
+    for col in ("metric", "value", "95% interval", "n"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for name, m in metrics.items():
+        if m.value is None:
+            table.add_row(name, "n/a", "-", "0")
+            continue
+        fmt = "{:.2f}s" if m.unit == "s" else "{:.3f}"
+        table.add_row(name + (" [judge]" if m.judge else ""), fmt.format(m.value),
+                      f"{fmt.format(m.ci95[0])}-{fmt.format(m.ci95[1])}", str(m.n))
+    return table
+
+
+def run_eval(req: EvalRequest) -> int:
+    """Run the evaluation, write the outputs, print a summary, apply the gates.
+
+    Returns:
+        0, or 1 when a gate fails.
+
+    Raises:
+        UsageError: bad options, question file or ``--source`` file.
+        RunError: the model, index or prompt cannot be used.
+    """
+    from assistant.composition import build_assistant, build_store, ensure_indexed
+    from assistant.evaluation.aggregate import aggregate
+    from assistant.evaluation.dataset import DatasetError, load_questions
+    from assistant.evaluation.outputs import write_metrics, write_results
+    from assistant.evaluation.report import write_report
+    from assistant.evaluation.runner import run_questions
+    from assistant.evaluation.sources import SourceTexts
+    from assistant.evaluation.thresholds import violations
+    from index.errors import DocumentError
+
+    err = _err()
+    gates = _gates(req)
+    try:
+        qset = load_questions(req.questions, strict=req.strict)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    for e in qset.errors:
+        err.print(f"[yellow]Skipped malformed line[/] {req.questions}:{e.line}: {e.message}", markup=True, highlight=False)
+    settings = _settings(req)
+    try:
+        sources = SourceTexts.from_files(req.sources)
+    except DocumentError as exc:
+        raise UsageError(f"--source: {exc}") from None
+    out = req.out or Path("artifacts") / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    try:
+        store = build_store(settings)
+        assistant = build_assistant(settings, store=store)
+        ensure_indexed(settings, store)
+        with err.status("Loading the models"):
+            assistant.llm  # noqa: B018 - load before the clock of the first question starts
+            assistant.retrieve(qset.questions[0].question)
+        with _progress() as bar:
+            task = bar.add_task("Asking", total=len(qset.questions))
+            rows = run_questions(assistant, qset.questions, sources,
+                                 on_result=lambda r: bar.update(task, advance=1, description=f"Asked {r.id}"))
+    except _known_errors() as exc:
+        raise RunError(str(exc)) from None
+    run: dict[str, Any] = {
+        "questions_file": str(req.questions), "questions": len(qset.questions),
+        "malformed_lines": [{"line": e.line, "message": e.message} for e in qset.errors],
+        "k": settings.top_k, "llm_backend": settings.llm_backend, "model": assistant.model_name,
+        "embedding_backend": settings.embedding_backend, "prompt_name": settings.prompt_name,
+        "min_relevance": settings.min_relevance, "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap, "temperature": settings.temperature,
+        "started_at": started.isoformat(timespec="seconds"), "duration_s": round(time.perf_counter() - t0, 2),
+        "model_calls_total": sum(r.timings.model_calls for r in rows if r.timings),
+        "errors": sum(r.error is not None for r in rows), "sources_checked": sources.names(), "judge_model": None,
+    }
+    _maybe_judge(req, rows, run)
+    metrics = aggregate(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    write_results(out / "results.jsonl", rows)
+    write_metrics(out / "metrics.json", metrics, run)
+    report = write_report(out, rows, metrics, run)
+    Console(width=max(Console().width, 100)).print(_summary_table(metrics))
+    passed = sum(r.metrics.passed for r in rows)
+    typer.echo(f"{passed}/{len(rows)} questions passed in {run['duration_s']:.1f} s. Report: {report}")
+    failed = violations(gates, metrics)
+    for v in failed:
+        err.print(f"[red]Threshold failed:[/] {v}", highlight=False)
+    return 1 if failed else 0
+
+
+def _maybe_judge(req: EvalRequest, rows: list, run: dict[str, Any]) -> None:  # noqa: ANN001
+    from assistant.evaluation.judge import JudgeConfig, JudgeUnavailableError, judge_rows
+
+    config = JudgeConfig.resolve(req.judge_model, req.judge_base_url)
+    if config is None:
+        return
+    err = _err()
+    try:
+        model = config.build()
+    except JudgeUnavailableError as exc:
+        err.print(f"[yellow]LLM judge skipped:[/] {exc}", highlight=False)
+        return
+    failures: list[str] = []
+    with _progress() as bar:
+        task = bar.add_task("Judging", total=len(rows))
+        judge_rows(model, rows, on_error=lambda r, e: failures.append(f"{r.id}: {type(e).__name__}: {e}"),
+                   on_done=lambda r: bar.advance(task))
+    for f in failures[:3]:
+        err.print(f"[yellow]LLM judge call failed[/] {f}", highlight=False)
+    if len(failures) > 3:
+        err.print(f"[yellow]... {len(failures) - 3} more judge calls failed[/]")
+    run["judge_model"] = config.model
+
+
+def run_compare(a: Path, b: Path) -> None:
+    """Print the differences between two runs' ``metrics.json``.
+
+    Raises:
+        UsageError: a file is missing or not a metrics.json.
+    """
+    from assistant.evaluation.compare import print_comparison
+    from assistant.evaluation.outputs import RunFileError
+
+    try:
+        print_comparison(a, b)
+    except RunFileError as exc:
+        raise UsageError(str(exc)) from None
