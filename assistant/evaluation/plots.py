@@ -18,6 +18,14 @@ def _pyplot():  # noqa: ANN202
     return plt
 
 
+def _horizontal() -> dict[str, object]:
+    """Keyword for a horizontal box plot: ``orientation`` since matplotlib 3.10, ``vert`` before."""
+    import matplotlib
+
+    major, minor = (int(x) for x in matplotlib.__version__.split(".")[:2])
+    return {"orientation": "horizontal"} if (major, minor) >= (3, 10) else {"vert": False}
+
+
 def plot_pass_rates(metrics: dict[str, MetricValue], path: Path) -> None:
     """Bar chart of the pass rate per question kind, with Wilson 95% error bars and n under each bar.
 
@@ -59,7 +67,7 @@ def plot_latency(rows: list[QuestionResult], path: Path) -> None:
     series = [(name, vals) for name, vals in series if vals]
     fig, ax = plt.subplots(figsize=(6.0, 3.4))
     if series:
-        ax.boxplot([v for _, v in series], vert=False, showfliers=False)
+        ax.boxplot([v for _, v in series], showfliers=False, **_horizontal())
         for i, (_, vals) in enumerate(series, start=1):
             ax.scatter(vals, [i] * len(vals), s=12, alpha=0.6, color="#c44e52", zorder=3)
         ax.set_yticks(range(1, len(series) + 1), [f"{n}\n(n={len(v)})" for n, v in series])

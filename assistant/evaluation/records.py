@@ -19,6 +19,7 @@ class RetrievedPassage(BaseModel):
         start: Offset in the source text (inclusive), in characters.
         end: Offset in the source text (exclusive), in characters.
         score: Retrieval score (cosine similarity).
+        lexical_score: BM25 score, when the retriever gives one.
         hit: True when it contains an ``evidence`` span; None when the question has no evidence.
     """
 
@@ -28,6 +29,7 @@ class RetrievedPassage(BaseModel):
     start: int
     end: int
     score: float
+    lexical_score: float | None = None
     hit: bool | None = None
 
 

@@ -79,7 +79,8 @@ def score_answer(question: EvalQuestion, answer: Answer, sources: SourceTexts, v
         sentences=answer.sentences, raw_answer=answer.raw_answer, removed=answer.removed, citations=checked,
         retrieved=[
             RetrievedPassage(passage_id=p.passage_id, chunk_id=p.chunk_id, source=p.source, start=p.start,
-                             end=p.end, score=p.score, hit=h if question.evidence else None)
+                             end=p.end, score=p.score, lexical_score=getattr(p, "lexical_score", None),
+                             hit=h if question.evidence else None)
             for p, h in zip(answer.passages, hits)
         ],
         timings=answer.timings, latency_s=latency_s, metrics=m,

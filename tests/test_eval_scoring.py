@@ -1,0 +1,165 @@
+"""Per-question scoring of hand-made answers, and aggregates over hand-made result rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.evaluation.aggregate import aggregate
+from assistant.evaluation.dataset import EvalQuestion
+from assistant.evaluation.records import QuestionMetrics, QuestionResult
+from assistant.evaluation.scoring import score_answer
+from assistant.evaluation.sources import SourceTexts
+from assistant.evaluation.stats import wilson_interval
+from assistant.models import ABSTENTION_TEXT, Answer, Citation, Passage, Timings
+from assistant.verifier import GroundingVerifier
+
+SRC = "myanmar-russia-visit.txt"
+
+
+@pytest.fixture(scope="module")
+def corpus() -> str:
+    from assistant.settings import bundled_corpus
+
+    return bundled_corpus().read_text(encoding="utf-8")
+
+
+def _passage(corpus: str, pid: int, needle: str, length: int = 300) -> Passage:
+    start = corpus.index(needle)
+    return Passage(passage_id=pid, chunk_id=f"c{pid}", source=SRC, start=start, end=start + length,
+                   score=0.5, text=corpus[start:start + length])
+
+
+def _answer(passages: list[Passage], sentence: str | None, cite: Passage | None = None, quote_len: int = 0,
+            raw: str = "") -> Answer:
+    if sentence is None:
+        return Answer(question="q", standalone_question="q", answer=ABSTENTION_TEXT, abstained=True,
+                      abstention_reason="nothing supported", passages=passages, raw_answer=raw,
+                      timings=Timings(retrieval_s=0.1, total_s=0.2))
+    cites = []
+    if cite is not None:
+        cites = [Citation(passage_id=cite.passage_id, source=SRC, start=cite.start, end=cite.start + quote_len,
+                          quote=cite.text[:quote_len])]
+    return Answer(question="q", standalone_question="q", answer=f"{sentence[:-1]} [{cite.passage_id if cite else 0}].",
+                  abstained=False, sentences=[sentence], citations=cites, passages=passages,
+                  raw_answer=raw or sentence, timings=Timings(retrieval_s=0.1, first_token_s=0.5, total_s=2.0,
+                                                              model_calls=1))
+
+
+def _q(**kw) -> EvalQuestion:
+    base = {"id": "x", "question": "Who invited Min Aung Hlaing to Russia?", "answerable": True}
+    return EvalQuestion(**(base | kw))
+
+
+def test_answerable_question_with_hit_at_rank_two_valid_citation_and_key_fact(corpus: str) -> None:
+    p1 = _passage(corpus, 1, "Russia has also played")
+    p2 = _passage(corpus, 2, "The head of Myanmar")
+    quote = p2.text[: p2.text.index("tomorrow.") + len("tomorrow.")]
+    ans = _answer([p1, p2], quote, cite=p2, quote_len=len(quote))
+    row = score_answer(_q(key_facts=["Putin"], evidence=["at the invitation of President Vladimir Putin"]), ans,
+                       SourceTexts.from_files(), GroundingVerifier())
+    m = row.metrics
+    assert (m.hit, m.reciprocal_rank) == (True, 0.5)
+    assert [p.hit for p in row.retrieved] == [False, True]
+    assert m.key_facts_found and m.missing_key_facts == []
+    assert (m.citations_valid, m.citations_total) == (1, 1) and row.citations[0].checked_against == "file"
+    assert (m.sentences_supported, m.sentences_total, m.citation_recall, m.citation_precision) == (1, 1, 1.0, 1.0)
+    assert m.passed
+
+
+def test_missing_key_fact_fails_and_is_listed(corpus: str) -> None:
+    p = _passage(corpus, 1, "The head of Myanmar")
+    quote = p.text[: p.text.index("tomorrow.") + len("tomorrow.")]
+    row = score_answer(_q(key_facts=["Putin", "Moscow|Kremlin"]), _answer([p], quote, p, len(quote)),
+                       SourceTexts.from_files(), GroundingVerifier())
+    assert row.metrics.missing_key_facts == ["Moscow|Kremlin"] and not row.metrics.passed
+
+
+def test_abstaining_on_an_answerable_question_fails_and_on_an_unanswerable_passes(corpus: str) -> None:
+    p = _passage(corpus, 1, "Russia has also played")
+    row = score_answer(_q(key_facts=["Putin"], evidence=["never in the text"]), _answer([p], None),
+                       SourceTexts.from_files(), GroundingVerifier())
+    assert not row.metrics.passed and row.metrics.key_facts_found is False
+    assert (row.metrics.hit, row.metrics.reciprocal_rank) == (False, 0.0)
+    assert row.metrics.citation_recall is None  # abstained: no statement to score
+    unanswerable = _q(answerable=False, kind="unanswerable", question="What is the population of Myanmar?")
+    assert score_answer(unanswerable, _answer([p], None), SourceTexts.from_files(), GroundingVerifier()).metrics.passed
+    quote = p.text[:60]
+    answered = score_answer(unanswerable, _answer([p], quote, p, 60), SourceTexts.from_files(), GroundingVerifier())
+    assert not answered.metrics.passed
+
+
+def test_false_premise_passes_when_it_abstains_or_corrects_with_valid_citations(corpus: str) -> None:
+    q = _q(answerable=False, kind="false_premise", key_facts=["China|balked"],
+           question="Why did China recognize the coup right away?")
+    p = _passage(corpus, 1, "Russia was the only major power")
+    quote = p.text[: p.text.index("coup.") + len("coup.")]
+    src = SourceTexts.from_files()
+    assert score_answer(q, _answer([p], None), src, GroundingVerifier()).metrics.passed
+    assert score_answer(q, _answer([p], quote, p, len(quote)), src, GroundingVerifier()).metrics.passed
+    # the same words with a citation whose offsets are wrong: not grounded, so it fails
+    bad = _answer([p], quote, p, len(quote))
+    bad.citations[0] = bad.citations[0].model_copy(update={"start": p.start + 1, "end": p.start + 1 + len(quote)})
+    assert not score_answer(q, bad, src, GroundingVerifier()).metrics.passed
+
+
+def test_raw_citation_scores_use_the_model_markers(corpus: str) -> None:
+    p1 = _passage(corpus, 1, "Russia has also played")
+    p2 = _passage(corpus, 2, "The head of Myanmar")
+    quote = p2.text[: p2.text.index("tomorrow.") + len("tomorrow.")]
+    raw = f"{quote[:-1]} [1]. Brazil won the World Cup [2]."  # wrong citation, then an invented claim
+    row = score_answer(_q(), _answer([p1, p2], quote, p2, len(quote), raw=raw), SourceTexts.from_files(),
+                       GroundingVerifier())
+    assert (row.metrics.raw_citation_recall, row.metrics.raw_citation_precision) == (0.0, 0.0)
+
+
+# -- aggregates ----------------------------------------------------------------------------------------
+
+def _row(i: int, kind: str = "fact", answerable: bool = True, passed: bool = True, abstained: bool = False,
+         total: float = 1.0, **metrics) -> QuestionResult:
+    return QuestionResult(id=f"q{i}", kind=kind, answerable=answerable, question="?", abstained=abstained,
+                          timings=Timings(retrieval_s=0.01 * i, first_token_s=None if abstained else 0.5,
+                                          total_s=total, model_calls=0 if abstained else 1),
+                          metrics=QuestionMetrics(passed=passed, **metrics))
+
+
+ROWS = [
+    _row(1, hit=True, reciprocal_rank=1.0, key_facts_found=True, citations_valid=2, citations_total=2,
+         sentences_supported=2, sentences_total=2, citation_recall=1.0, citation_precision=1.0, total=1.0),
+    _row(2, hit=True, reciprocal_rank=0.5, key_facts_found=False, passed=False, citations_valid=0,
+         citations_total=1, sentences_supported=0, sentences_total=1, citation_recall=0.0, citation_precision=0.0,
+         total=2.0),
+    _row(3, hit=False, reciprocal_rank=0.0, key_facts_found=False, passed=False, abstained=True, total=3.0),
+    _row(4, kind="unanswerable", answerable=False, abstained=True, total=4.0),
+    _row(5, kind="unanswerable", answerable=False, passed=False, total=5.0),
+    _row(6, kind="false_premise", answerable=False, hit=True, reciprocal_rank=1 / 3, abstained=True, total=6.0),
+    QuestionResult(id="q7", kind="fact", answerable=True, question="?", error="QuestionError: too long"),
+]
+
+
+def test_aggregates_have_the_known_values_and_populations() -> None:
+    m = aggregate(ROWS)
+    expect = {
+        "hit_rate@k": (3 / 4, 4), "mrr@k": ((1 + 0.5 + 0 + 1 / 3) / 4, 4),
+        "citation_validity": (2 / 3, 3), "faithfulness": (2 / 3, 3),
+        "citation_recall": (0.5, 2), "citation_precision": (0.5, 2),
+        "key_fact_accuracy": (1 / 3, 3), "false_abstention_rate": (1 / 3, 3),
+        "abstention_recall": (1 / 2, 2), "false_premise_pass_rate": (1.0, 1),
+        "pass_rate": (3 / 7, 7), "pass_rate.fact": (1 / 4, 4), "pass_rate.unanswerable": (1 / 2, 2),
+        "latency.total_s.p50": (3.5, 6), "latency.total_s.p95": (5.75, 6),
+        "latency.time_to_first_token_s.p50": (0.5, 3), "model_calls.mean": (0.5, 6),
+    }
+    for name, (value, n) in expect.items():
+        assert (m[name].value, m[name].n) == (pytest.approx(value), n), name
+    assert m["hit_rate@k"].ci95 == pytest.approx(wilson_interval(3, 4))
+    assert m["hit_rate@k"].interval == "wilson" and m["mrr@k"].interval == "bootstrap"
+    assert m["false_abstention_rate"].higher_is_better is False
+    assert m["raw_citation_recall"].value is None and m["raw_citation_recall"].n == 0
+    assert "judge.faithfulness" not in m
+
+
+def test_judge_metrics_appear_only_when_rows_were_judged() -> None:
+    rows = [r.model_copy(update={"judge": {"faithful": f, "correct": c}})
+            for r, f, c in zip(ROWS[:3], [True, False, None], [True, True, False])]
+    m = aggregate(rows)
+    assert (m["judge.faithfulness"].value, m["judge.faithfulness"].n) == (0.5, 2)
+    assert m["judge.answer_correctness"].value == pytest.approx(2 / 3) and m["judge.answer_correctness"].judge
