@@ -1,52 +1,103 @@
-"""The chat UI: streamed, verified answers followed by their sources."""
+"""The chat page: streamed, verified answers beside their sources.
+
+Layout: the conversation on the left (question box, Ask/Stop, Clear, example questions, and a
+feedback form that opens after a thumbs up/down); on the right the sources panel and a Settings
+accordion. The handlers are in :mod:`ui.chat`, the rendering in :mod:`ui.render`.
+"""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Iterator
+from assistant.feedback.store import REASONS, FeedbackStore
+from assistant.service import Assistant
+from ui.assets import CITE_JS, CSS
+from ui.chat import ChatController
+from ui.render import md_text
 
-from assistant.models import Answer
-from assistant.service import Assistant, QuestionError, Turn
+#: Example questions about the bundled article (assistant/data/corpus/myanmar-russia-visit.txt).
+EXAMPLES = [
+    "Who invited Min Aung Hlaing to Russia?",
+    "Who is the junta's investment minister?",
+    "Which Russian officials is Min Aung Hlaing expected to meet?",
+    "When did Min Aung Hlaing overthrow Myanmar's elected government?",
+]
+
+HEADER = """
+<div id="app-header">
+  <h2 style="margin:0">Ask the documents</h2>
+  <p style="margin:4px 0 0;color:var(--body-text-color-subdued)">Every sentence of an answer is checked
+  against the passage it cites; click a marker such as [1] to see the quoted words. When the documents do
+  not contain the answer, the assistant says so.</p>
+</div>
+"""
 
 
-def render_sources(answer: Answer) -> str:
-    """Markdown list of an answer's citations (quotes escaped so document markup is shown, not run)."""
-    if answer.abstained or not answer.citations:
-        return ""
-    lines = ["**Sources**"]
-    for c in answer.citations:
-        lines.append(f"- [{c.passage_id}] {html.escape(c.source)}, chars {c.start}–{c.end}: “{html.escape(c.quote)}”")
+def settings_markdown(assistant: Assistant) -> str:
+    """The read-only settings table shown in the Settings accordion."""
+    s = assistant.settings
+    rows = [
+        ("Model", f"{assistant.model_name} ({s.llm_backend})"),
+        ("Passages retrieved (top-k)", str(s.top_k)),
+        ("Minimum relevance", f"{s.min_relevance:g}"),
+        ("Follow-up context", f"last {s.history_turns} turns"),
+        ("Embeddings", s.embedding_backend),
+        ("Longest answer", f"{s.max_tokens} tokens"),
+    ]
+    lines = ["| Setting | Value |", "|---|---|"] + [f"| {md_text(k)} | {md_text(v)} |" for k, v in rows]
+    lines.append("\nSet them with `ASSISTANT_*` variables or a `--profile` when starting `assistant ui`.")
     return "\n".join(lines)
 
 
 def build_ui(assistant: Assistant):  # noqa: ANN201 - gr.Blocks
-    """The Gradio Blocks app over ``assistant``."""
+    """The Gradio Blocks app over ``assistant`` (mounted at ``/`` by :func:`assistant.api.serve`).
+
+    Feedback is stored in ``<settings.data_dir>/feedback.sqlite3``.
+    """
     import gradio as gr
 
-    def respond(message: str, history: list[dict]) -> Iterator[str]:
-        turns: list[Turn] = []
-        pending_q = None
-        for m in history or []:
-            if m["role"] == "user":
-                pending_q = m["content"] if isinstance(m["content"], str) else ""
-            elif m["role"] == "assistant" and pending_q is not None:
-                turns.append(Turn(pending_q, m["content"] if isinstance(m["content"], str) else ""))
-                pending_q = None
-        try:
-            shown = ""
-            for ev in assistant.stream(message, turns):
-                if ev.kind == "sentence":
-                    shown = (shown + " " + ev.text).strip()
-                    yield html.escape(shown)
-                elif ev.kind == "final":
-                    a = ev.answer
-                    text = html.escape(a.answer)
-                    sources = render_sources(a)
-                    yield text + ("\n\n" + sources if sources else "")
-        except QuestionError as exc:
-            yield str(exc)
+    ctl = ChatController(assistant, FeedbackStore.for_data_dir(assistant.settings.data_dir))
 
     with gr.Blocks(title="Grounded assistant") as demo:
-        gr.Markdown("## Ask the documents\nEvery sentence is checked against the passage it cites.")
-        gr.ChatInterface(respond)
+        records = gr.State([])  # this session's turns (ui.session.TurnRecord)
+        rated_turn = gr.State(None)
+        gr.HTML(CSS + HEADER)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chatbot = gr.Chatbot(
+                    elem_id="chat", label="Conversation", height=520, latex_delimiters=[],
+                    feedback_options=("Like", "Dislike"), buttons=["copy"], group_consecutive_messages=False,
+                    placeholder="Ask a question about the documents. Answers cite their sources as [1], [2]…",
+                )
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
+                                          elem_id="question", scale=6, max_lines=4, autofocus=True)
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
+                    stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=80, visible=False)
+                    clear = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
+                gr.Examples(EXAMPLES, inputs=[question], label="Example questions about the bundled article")
+                with gr.Group(visible=False, elem_id="feedback-box") as feedback_box:
+                    feedback_title = gr.Markdown(elem_id="feedback-title")
+                    reason = gr.Radio([(label, key) for key, label in REASONS.items()], label="What was wrong?",
+                                      elem_id="feedback-reason")
+                    comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="feedback-comment",
+                                         placeholder="For example, the correct answer and where it is.")
+                    save = gr.Button("Save feedback", elem_id="feedback-save", size="sm")
+                feedback_status = gr.Markdown(elem_id="feedback-status")
+            with gr.Column(scale=2, min_width=320):
+                panel = gr.HTML(ctl.panel([]), elem_id="sources-panel", js_on_load=CITE_JS, max_height=640)
+                with gr.Accordion("Settings", open=False, elem_id="settings"):
+                    gr.Markdown(settings_markdown(assistant), elem_id="settings-table")
+
+        answer_outputs = [chatbot, records, panel, question, ask, stop]
+        # Answers run concurrently across sessions; the assistant serialises the model call itself.
+        asked = [trigger(ctl.respond, [question, records], answer_outputs, concurrency_limit=None,
+                         show_progress="hidden")
+                 for trigger in (question.submit, ask.click)]
+        stop.click(ctl.stop, [records], [chatbot, records, panel, ask, stop], cancels=asked, queue=False)
+        reset_outputs = [chatbot, records, panel, ask, stop, feedback_box, rated_turn, feedback_status]
+        clear.click(ctl.clear, None, reset_outputs, cancels=asked, queue=False)
+        chatbot.clear(ctl.clear, None, reset_outputs, cancels=asked, queue=False)
+        chatbot.like(ctl.rate, [records], [records, feedback_box, rated_turn, reason, comment, feedback_title],
+                     queue=False)
+        save.click(ctl.save_details, [records, rated_turn, reason, comment], [feedback_box, feedback_status],
+                   queue=False)
     return demo
