@@ -6,6 +6,7 @@ one code path and one answer schema (:mod:`assistant.models`).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -121,8 +122,12 @@ class Assistant:
     def condense(self, question: str, history: list[Turn]) -> str:
         """Rewrite a follow-up into a standalone question using the last ``history_turns`` turns.
 
-        Returns the question unchanged when there is no history; falls back to the question itself
-        when the model's rewrite is empty or implausibly long.
+        Returns the question unchanged when there is no history. The model's rewrite is used only
+        when it is usable: a question (ending in "?"), not implausibly long, and, when the follow-up
+        has a pronoun (he, it, they...), not the follow-up unchanged. Small models often answer
+        instead of rewriting, or refuse; then the deterministic fallback is the follow-up followed
+        by the previous question in parentheses, which carries the names a pronoun refers to:
+        "What did he sign? (Who is the junta's investment minister?)".
         """
         turns = history[-self.settings.history_turns:] if self.settings.history_turns else []
         if not turns:
@@ -136,9 +141,12 @@ class Assistant:
         text = str(getattr(out, "content", out)).strip().splitlines()
         rewrite = text[0].strip().strip('"').strip() if text else ""
         rewrite = rewrite.removeprefix("Standalone question:").strip()
-        if not rewrite or len(rewrite) > 3 * len(question) + 200:
-            return question
-        return rewrite
+        pronoun = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs)\b", re.I)
+        same = re.sub(r"\W+", " ", rewrite).strip().lower() == re.sub(r"\W+", " ", question).strip().lower()
+        if (rewrite.endswith("?") and len(rewrite) <= 3 * len(question) + 200
+                and not (same and pronoun.search(question))):
+            return rewrite
+        return f"{question} ({turns[-1].question[:_TURN_CHARS]})"
 
     # -- answering ------------------------------------------------------------------------------
 

@@ -1,0 +1,78 @@
+"""Follow-up questions: the condense step's rewrite, its fallback, and the rewrite the chat shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.llm import ScriptedChatModel
+from assistant.models import Passage
+from assistant.prompting import load_prompt
+from assistant.service import Assistant, Turn
+from assistant.settings import load_settings
+from assistant.verifier import GroundingVerifier
+
+PASSAGE = Passage(passage_id=1, chunk_id="a:0", source="a.txt", start=0, end=96, score=0.8,
+                  text="Maxim Reshetnikov had signed an agreement with Kan Zaw, the junta's investment minister, in May.")
+FIRST = Turn("Who is the junta's investment minister?", "Kan Zaw is the junta's investment minister [1].")
+
+
+def _assistant(replies: list[str], tmp_path, history_turns: int = 4) -> tuple[Assistant, list[str], ScriptedChatModel]:
+    queries: list[str] = []
+
+    def search(query: str, k: int) -> list[Passage]:
+        queries.append(query)
+        return [PASSAGE]
+
+    model = ScriptedChatModel(replies=list(replies))
+    settings = load_settings(data_dir=tmp_path, llm_backend="fake", embedding_backend="fake",
+                             history_turns=history_turns)
+    assistant = Assistant(settings, search, lambda: model, load_prompt("answer"), load_prompt("condense"),
+                          GroundingVerifier(), "scripted")
+    return assistant, queries, model
+
+
+@pytest.mark.parametrize("reply", [
+    "The junta's investment minister was Kan Zaw [1].",           # answered instead of rewriting
+    "The documents do not contain the answer.",                    # refused
+    "What did he sign?",                                           # pronoun left unresolved
+    "",                                                            # nothing
+    "What " + "very " * 200 + "long question?",                    # implausibly long
+])
+def test_unusable_rewrite_falls_back_to_follow_up_with_previous_question(reply, tmp_path):
+    assistant, _, _ = _assistant([reply], tmp_path)
+    assert assistant.condense("What did he sign?", [FIRST]) == \
+        "What did he sign? (Who is the junta's investment minister?)"
+
+
+def test_usable_rewrite_is_used(tmp_path):
+    assistant, _, model = _assistant(["Standalone question: What did Kan Zaw sign?"], tmp_path)
+    assert assistant.condense("What did he sign?", [FIRST]) == "What did Kan Zaw sign?"
+    prompt = model.calls[0][-1].content
+    assert "User: Who is the junta's investment minister?" in prompt and "Follow-up question: What did he sign?" in prompt
+
+
+def test_standalone_follow_up_returned_unchanged_is_kept(tmp_path):
+    assistant, _, _ = _assistant(["Who invited Min Aung Hlaing to Russia?"], tmp_path)
+    assert assistant.condense("Who invited Min Aung Hlaing to Russia?", [FIRST]) == "Who invited Min Aung Hlaing to Russia?"
+
+
+def test_no_history_means_no_model_call(tmp_path):
+    assistant, _, model = _assistant(["never used?"], tmp_path)
+    assert assistant.condense("What did he sign?", []) == "What did he sign?"
+    assert model.calls == []
+
+
+def test_history_turns_zero_disables_rewriting(tmp_path):
+    assistant, _, model = _assistant(["What did Kan Zaw sign?"], tmp_path, history_turns=0)
+    assert assistant.condense("What did he sign?", [FIRST]) == "What did he sign?"
+    assert model.calls == []
+
+
+def test_rewrite_is_announced_and_used_for_retrieval(tmp_path):
+    assistant, queries, _ = _assistant(["The minister was Kan Zaw.", "He signed an agreement [1]."], tmp_path)
+    events = list(assistant.stream("What did he sign?", [FIRST]))
+    rewrite = [e.text for e in events if e.kind == "rewrite"]
+    assert rewrite == ["What did he sign? (Who is the junta's investment minister?)"]
+    assert queries == rewrite
+    final = events[-1].answer
+    assert final.question == "What did he sign?" and final.standalone_question == rewrite[0]
