@@ -123,11 +123,12 @@ class Assistant:
         """Rewrite a follow-up into a standalone question using the last ``history_turns`` turns.
 
         Returns the question unchanged when there is no history. The model's rewrite is used only
-        when it is usable: a question (ending in "?"), not implausibly long, and, when the follow-up
-        has a pronoun (he, it, they...), not the follow-up unchanged. Small models often answer
-        instead of rewriting, or refuse; then the deterministic fallback is the follow-up followed
-        by the previous question in parentheses, which carries the names a pronoun refers to:
-        "What did he sign? (Who is the junta's investment minister?)".
+        when it is usable: a question (ending in "?"), not implausibly long, and not the follow-up
+        unchanged when the follow-up depends on the conversation (it has a pronoun such as he, it,
+        they, this, or at most four words). Small models often answer instead of rewriting, or
+        refuse; then a dependent follow-up is followed by the previous question in parentheses,
+        which carries the names a pronoun refers to ("What did he sign? (Who is the junta's
+        investment minister?)"), and any other question is used as asked.
         """
         turns = history[-self.settings.history_turns:] if self.settings.history_turns else []
         if not turns:
@@ -141,12 +142,13 @@ class Assistant:
         text = str(getattr(out, "content", out)).strip().splitlines()
         rewrite = text[0].strip().strip('"').strip() if text else ""
         rewrite = rewrite.removeprefix("Standalone question:").strip()
-        pronoun = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs)\b", re.I)
+        refers = re.search(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|these|those)\b",
+                           question, re.I)
+        dependent = bool(refers) or len(question.split()) <= 4
         same = re.sub(r"\W+", " ", rewrite).strip().lower() == re.sub(r"\W+", " ", question).strip().lower()
-        if (rewrite.endswith("?") and len(rewrite) <= 3 * len(question) + 200
-                and not (same and pronoun.search(question))):
+        if rewrite.endswith("?") and len(rewrite) <= 3 * len(question) + 200 and not (same and dependent):
             return rewrite
-        return f"{question} ({turns[-1].question[:_TURN_CHARS]})"
+        return f"{question} ({turns[-1].question[:_TURN_CHARS]})" if dependent else question
 
     # -- answering ------------------------------------------------------------------------------
 

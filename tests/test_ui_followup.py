@@ -44,6 +44,18 @@ def test_unusable_rewrite_falls_back_to_follow_up_with_previous_question(reply, 
         "What did he sign? (Who is the junta's investment minister?)"
 
 
+@pytest.mark.parametrize("follow_up", ["And the prime minister?", "What about them?", "Where was this signed?"])
+def test_short_or_referring_follow_ups_count_as_dependent(follow_up, tmp_path):
+    assistant, _, _ = _assistant(["Kan Zaw."], tmp_path)
+    assert assistant.condense(follow_up, [FIRST]) == f"{follow_up} ({FIRST.question})"
+
+
+@pytest.mark.parametrize("reply", ["The documents do not contain the answer.", "Brazil won it [1]."])
+def test_self_contained_question_is_kept_when_the_rewrite_is_unusable(reply, tmp_path):
+    assistant, _, _ = _assistant([reply], tmp_path)
+    assert assistant.condense("Who won the football World Cup?", [FIRST]) == "Who won the football World Cup?"
+
+
 def test_usable_rewrite_is_used(tmp_path):
     assistant, _, model = _assistant(["Standalone question: What did Kan Zaw sign?"], tmp_path)
     assert assistant.condense("What did he sign?", [FIRST]) == "What did Kan Zaw sign?"
