@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from assistant.models import Citation, Passage
 from assistant.verifier import GroundingVerifier
-
 from assistant.evaluation.records import CheckedCitation
 from assistant.evaluation.sources import SourceTexts
 

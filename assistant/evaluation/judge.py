@@ -63,13 +63,17 @@ class JudgeConfig:
         """The chat model.
 
         Raises:
-            JudgeUnavailableError: ``langchain-openai`` is not installed.
+            JudgeUnavailableError: ``langchain-openai`` is not installed, or the client cannot be
+                configured (for example no ``OPENAI_API_KEY``).
         """
         try:
             from langchain_openai import ChatOpenAI
         except ImportError:
             raise JudgeUnavailableError("the LLM judge needs the extra: pip install 'grounded-assistant[openai]'") from None
-        return ChatOpenAI(model=self.model, base_url=self.base_url, temperature=0, max_tokens=4)
+        try:
+            return ChatOpenAI(model=self.model, base_url=self.base_url, temperature=0, max_tokens=4)
+        except Exception as exc:  # noqa: BLE001 - the client validates its configuration (API key) here
+            raise JudgeUnavailableError(f"cannot configure the judge {self.model!r}: {exc}") from None
 
 
 def parse_verdict(reply: str) -> bool | None:

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 
 from assistant.service import Assistant, QuestionError
-
 from assistant.evaluation.dataset import EvalQuestion
 from assistant.evaluation.records import QuestionResult
 from assistant.evaluation.scoring import error_result, score_answer
