@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.models import Citation, Passage
-from assistant.verifier import GroundingVerifier
 from assistant.evaluation.records import CheckedCitation
 from assistant.evaluation.sources import SourceTexts
+from assistant.models import Citation, Passage
+from assistant.verifier import GroundingVerifier
 
 #: Citation markers as models write them: ``[1]``, ``[1, 2]``, ``[1 and 2]``, ``[Passage 1]``.
 _MARKER = re.compile(r"\[\s*(?:(?:passage|source|doc(?:ument)?)\s*)?(\d+(?:\s*(?:,|and)\s*(?:(?:passage|source)\s*)?\d+)*)\s*\]", re.I)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from assistant.service import Assistant, QuestionError
 from assistant.evaluation.dataset import EvalQuestion
 from assistant.evaluation.records import QuestionResult
 from assistant.evaluation.scoring import error_result, score_answer
 from assistant.evaluation.sources import SourceTexts
+from assistant.service import Assistant, QuestionError
 
 
 def run_questions(assistant: Assistant, questions: list[EvalQuestion], sources: SourceTexts,

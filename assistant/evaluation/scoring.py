@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from assistant.models import Answer
-from assistant.verifier import GroundingVerifier
 from assistant.evaluation.citations import alce_scores, check_citation, statements_from_answer, statements_from_raw
 from assistant.evaluation.dataset import EvalQuestion
 from assistant.evaluation.records import QuestionMetrics, QuestionResult, RetrievedPassage
 from assistant.evaluation.sources import SourceTexts
 from assistant.evaluation.textmatch import contains_evidence, missing_key_facts
+from assistant.models import Answer
+from assistant.verifier import GroundingVerifier
 
 
 def reciprocal_rank(hits: list[bool]) -> float:
