@@ -72,6 +72,9 @@ def test_missing_key_fact_fails_and_is_listed(corpus: str) -> None:
     row = score_answer(_q(key_facts=["Putin", "Moscow|Kremlin"]), _answer([p], quote, p, len(quote)),
                        SourceTexts.from_files(), GroundingVerifier())
     assert row.metrics.missing_key_facts == ["Moscow|Kremlin"] and not row.metrics.passed
+    marker_only = score_answer(_q(key_facts=["1"]), _answer([p], quote, p, len(quote)), SourceTexts.from_files(),
+                               GroundingVerifier())
+    assert "[1]" in marker_only.answer and marker_only.metrics.missing_key_facts == ["1"]  # markers are not text
 
 
 def test_abstaining_on_an_answerable_question_fails_and_on_an_unanswerable_passes(corpus: str) -> None:

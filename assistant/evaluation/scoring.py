@@ -53,10 +53,10 @@ def score_answer(question: EvalQuestion, answer: Answer, sources: SourceTexts, v
         m.hit = any(hits)
         m.reciprocal_rank = reciprocal_rank(hits)
     if question.key_facts:
-        m.missing_key_facts = [] if answer.abstained else missing_key_facts(answer.answer, question.key_facts)
+        # the verified sentences, without the [n] markers (a key fact "1" must not match a marker)
+        m.missing_key_facts = (list(question.key_facts) if answer.abstained
+                               else missing_key_facts(" ".join(answer.sentences), question.key_facts))
         m.key_facts_found = not answer.abstained and not m.missing_key_facts
-        if answer.abstained:
-            m.missing_key_facts = list(question.key_facts)
     m.citations_total = len(checked)
     m.citations_valid = sum(c.valid for c in checked)
     if not answer.abstained:
