@@ -118,6 +118,13 @@ def test_malformed_lines_are_reported_by_number_and_strict_stops(data_dir: Path,
     assert strict.exit_code == 2 and "line 2" in strict.stderr
 
 
+def test_an_out_path_that_is_a_file_is_a_usage_error(data_dir: Path, small_set: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    result = _eval(data_dir, str(small_set), "--out", str(blocker))
+    assert result.exit_code == 2 and "--out" in result.stderr
+
+
 @pytest.mark.parametrize("content", [None, b"", b"\xff\xfe{}\n"])
 def test_unusable_question_files_exit_2(data_dir: Path, tmp_path: Path, content: bytes | None) -> None:
     p = tmp_path / "q.jsonl"

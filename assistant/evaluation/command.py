@@ -132,8 +132,10 @@ def run_eval(req: EvalRequest) -> int:
     except DocumentError as exc:
         raise UsageError(f"--source: {exc}") from None
     out = req.out or Path("artifacts") / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a directory")
+    try:  # before the run, so that an unwritable --out does not waste it
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     try:
@@ -153,7 +155,7 @@ def run_eval(req: EvalRequest) -> int:
         "questions_file": str(req.questions), "questions": len(qset.questions),
         "malformed_lines": [{"line": e.line, "message": e.message} for e in qset.errors],
         "k": settings.top_k, "llm_backend": settings.llm_backend, "model": assistant.model_name,
-        "embedding_backend": settings.embedding_backend, "prompt_name": settings.prompt_name,
+        "embedding_backend": settings.embedding_backend, "prompt_name": assistant.answer_prompt.id,
         "min_relevance": settings.min_relevance, "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap, "temperature": settings.temperature,
         "started_at": started.isoformat(timespec="seconds"), "duration_s": round(time.perf_counter() - t0, 2),
@@ -162,7 +164,6 @@ def run_eval(req: EvalRequest) -> int:
     }
     _maybe_judge(req, rows, run)
     metrics = aggregate(rows)
-    out.mkdir(parents=True, exist_ok=True)
     write_results(out / "results.jsonl", rows)
     write_metrics(out / "metrics.json", metrics, run)
     report = write_report(out, rows, metrics, run)
