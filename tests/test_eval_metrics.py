@@ -162,3 +162,15 @@ def test_the_project_verifier_is_the_nli_proxy(corpus_text: str) -> None:
     assert alce_scores([Statement(sentence, (1,))], real, GroundingVerifier()).recall == 1.0
     assert alce_scores([Statement("Brazil won the 2002 World Cup in Yokohama.", (1,))], real,
                        GroundingVerifier()).recall == 0.0
+
+
+def test_source_texts_load_files_as_the_indexer_does(tmp_path) -> None:  # noqa: ANN001
+    from index.errors import DocumentError
+
+    doc = tmp_path / "notes.txt"
+    doc.write_bytes("\ufeffFirst line.\n".encode())
+    texts = SourceTexts.from_files([doc])
+    assert texts.get("notes.txt") == "First line.\n"  # BOM dropped, as index.loader does: offsets agree
+    assert "myanmar-russia-visit.txt" in texts.names() and texts.get("other.txt") is None
+    with pytest.raises(DocumentError):
+        SourceTexts.from_files([tmp_path / "missing.txt"])
