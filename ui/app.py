@@ -69,19 +69,20 @@ def build_ui(assistant: Assistant):  # noqa: ANN201 - gr.Blocks
                 )
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
-                                          elem_id="question", scale=6, max_lines=4, autofocus=True)
-                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
-                    stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=80, visible=False)
-                    clear = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
-                gr.Examples(EXAMPLES, inputs=[question], label="Example questions about the bundled article")
-                with gr.Group(visible=False, elem_id="feedback-box") as feedback_box:
+                                          elem_id="question", scale=8, max_lines=4, autofocus=True, container=False)
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=90)
+                    stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=90, visible=False)
+                with gr.Column(visible=False, elem_id="feedback-box", variant="panel") as feedback_box:
                     feedback_title = gr.Markdown(elem_id="feedback-title")
                     reason = gr.Radio([(label, key) for key, label in REASONS.items()], label="What was wrong?",
                                       elem_id="feedback-reason")
                     comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="feedback-comment",
                                          placeholder="For example, the correct answer and where it is.")
-                    save = gr.Button("Save feedback", elem_id="feedback-save", size="sm")
+                    save = gr.Button("Save feedback", elem_id="feedback-save", size="sm", variant="primary")
                 feedback_status = gr.Markdown(elem_id="feedback-status")
+                with gr.Row():
+                    gr.Examples(EXAMPLES, inputs=[question], label="Example questions about the bundled article")
+                clear = gr.Button("Clear conversation", elem_id="clear", size="sm", variant="secondary")
             with gr.Column(scale=2, min_width=320):
                 panel = gr.HTML(ctl.panel([]), elem_id="sources-panel", js_on_load=CITE_JS, max_height=640)
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
@@ -92,6 +93,8 @@ def build_ui(assistant: Assistant):  # noqa: ANN201 - gr.Blocks
         asked = [trigger(ctl.respond, [question, records], answer_outputs, concurrency_limit=None,
                          show_progress="hidden")
                  for trigger in (question.submit, ask.click)]
+        for trigger in (question.submit, ask.click):  # a new question replaces the last "Feedback saved"
+            trigger(lambda: "", None, feedback_status, queue=False)
         stop.click(ctl.stop, [records], [chatbot, records, panel, ask, stop], cancels=asked, queue=False)
         reset_outputs = [chatbot, records, panel, ask, stop, feedback_box, rated_turn, feedback_status]
         clear.click(ctl.clear, None, reset_outputs, cancels=asked, queue=False)

@@ -11,9 +11,8 @@ CSS = """
 #chat a.cite:hover { text-decoration: underline; }
 #chat small.rewrite { display: block; color: var(--body-text-color-subdued); font-size: 0.8em; }
 #chat small.status { color: var(--body-text-color-subdued); font-style: italic; }
-#chat div.abstain { border-left: 4px solid #9ca3af; padding: 4px 10px; color: var(--body-text-color-subdued);
-  background: var(--background-fill-secondary); border-radius: 4px; }
-#chat div.abstain strong { color: var(--body-text-color); }
+#chat div.abstain { border-left: 4px solid #9ca3af; padding: 4px 10px; background: var(--background-fill-secondary);
+  border-radius: 4px; }
 #chat div.error { border-left: 4px solid #dc2626; padding: 4px 10px; }
 #sources-panel .src-for { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 0 0 6px; }
 #sources-panel .src-hint { color: var(--body-text-color-subdued); font-size: 0.9em; }

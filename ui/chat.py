@@ -17,7 +17,17 @@ import gradio as gr
 from assistant.feedback.store import FeedbackStore
 from assistant.service import Assistant, QuestionError
 from ui import render
-from ui.session import TurnRecord, append, history, messages, next_turn_id, turn_of_message, with_last, with_turn
+from ui.session import (
+    TurnRecord,
+    append,
+    feedback_values,
+    history,
+    messages,
+    next_turn_id,
+    turn_of_message,
+    with_last,
+    with_turn,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +52,9 @@ class ChatController:
     # -- rendering helpers ----------------------------------------------------------------------
 
     @staticmethod
-    def chat(records: list[TurnRecord]) -> list[dict]:
-        """The chatbot value for ``records``."""
-        return messages(records, render.user_message)
+    def chat(records: list[TurnRecord]) -> dict:
+        """The chatbot update for ``records``: messages and the thumbs already given."""
+        return gr.update(value=messages(records, render.user_message), feedback_value=feedback_values(records))
 
     @staticmethod
     def panel(records: list[TurnRecord]) -> str:
@@ -111,7 +121,7 @@ class ChatController:
 
     def clear(self) -> tuple[Any, ...]:
         """Start a new conversation: no turns, an empty panel, no open feedback form."""
-        return ([], [], self.panel([]), *self.buttons(False), gr.update(visible=False), None, "")
+        return (self.chat([]), [], self.panel([]), *self.buttons(False), gr.update(visible=False), None, "")
 
     # -- feedback ---------------------------------------------------------------------------------
 
@@ -132,16 +142,17 @@ class ChatController:
         if rating is None:  # the thumb was clicked again: the rating is taken back
             if record.feedback_id is not None:
                 self.feedback.delete(record.feedback_id)
-            return (with_turn(records, turn, feedback_id=None), gr.update(visible=False), None,
+            return (with_turn(records, turn, feedback_id=None, rating=None), gr.update(visible=False), None,
                     gr.skip(), gr.skip(), gr.skip())
         if record.feedback_id is None:
             fid = self.feedback.add(rating, record.answer, self.assistant.settings.model_dump(mode="json"))
         else:
             fid = record.feedback_id
             self.feedback.update(fid, rating=rating, clear_reason=(rating == "up"))
-        records = with_turn(records, turn, feedback_id=fid)
-        title = ("**Thanks! What was wrong?** Your answer helps build test cases (optional)."
-                 if rating == "down" else "**Thanks!** Anything to add? (optional)")
+        records = with_turn(records, turn, feedback_id=fid, rating=rating)
+        asked = render.md_text(record.question)
+        title = (f"**Thanks.** What was wrong with the answer to “{asked}”? Optional; it helps build test cases."
+                 if rating == "down" else f"**Thanks.** Anything to add about the answer to “{asked}”? (optional)")
         return (records, gr.update(visible=True), turn, gr.update(visible=rating == "down", value=None),
                 gr.update(value=""), title)
 

@@ -30,6 +30,7 @@ class TurnRecord:
         partial: The verified sentences shown so far while the answer streams.
         rewrite: The standalone question the follow-up was rewritten into ("" if none yet).
         feedback_id: Row id of this answer's feedback in the feedback store, if rated.
+        rating: ``up``, ``down`` or None, shown on the answer's thumbs.
     """
 
     turn_id: int
@@ -39,6 +40,7 @@ class TurnRecord:
     partial: tuple[str, ...] = ()
     rewrite: str = ""
     feedback_id: int | None = None
+    rating: str | None = None
 
 
 def messages(records: list[TurnRecord], question_markdown) -> list[dict]:  # noqa: ANN001 - str -> str
@@ -53,6 +55,11 @@ def messages(records: list[TurnRecord], question_markdown) -> list[dict]:  # noq
         out.append({"role": "user", "content": question_markdown(r.question)})
         out.append({"role": "assistant", "content": r.display})
     return out
+
+
+def feedback_values(records: list[TurnRecord]) -> list[str | None]:
+    """The chatbot's thumbs state, one entry per assistant message ("Like", "Dislike" or None)."""
+    return [{"up": "Like", "down": "Dislike"}.get(r.rating or "") for r in records]
 
 
 def turn_of_message(index: int | list[int] | tuple[int, ...]) -> int:
