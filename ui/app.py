@@ -80,9 +80,11 @@ def build_ui(assistant: Assistant):  # noqa: ANN201 - gr.Blocks
                                          placeholder="For example, the correct answer and where it is.")
                     save = gr.Button("Save feedback", elem_id="feedback-save", size="sm", variant="primary")
                 feedback_status = gr.Markdown(elem_id="feedback-status")
+                examples = gr.Examples(EXAMPLES, inputs=[question], elem_id="examples",
+                                       label="Example questions about the bundled article (click one to ask it)")
                 with gr.Row():
-                    gr.Examples(EXAMPLES, inputs=[question], label="Example questions about the bundled article")
-                clear = gr.Button("Clear conversation", elem_id="clear", size="sm", variant="secondary")
+                    clear = gr.Button("Clear conversation", elem_id="clear", size="sm", variant="secondary",
+                                      scale=0, min_width=160)
             with gr.Column(scale=2, min_width=320):
                 panel = gr.HTML(ctl.panel([]), elem_id="sources-panel", js_on_load=CITE_JS, max_height=640)
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
@@ -90,10 +92,11 @@ def build_ui(assistant: Assistant):  # noqa: ANN201 - gr.Blocks
 
         answer_outputs = [chatbot, records, panel, question, ask, stop]
         # Answers run concurrently across sessions; the assistant serialises the model call itself.
+        triggers = (question.submit, ask.click, examples.load_input_event.then)
         asked = [trigger(ctl.respond, [question, records], answer_outputs, concurrency_limit=None,
                          show_progress="hidden")
-                 for trigger in (question.submit, ask.click)]
-        for trigger in (question.submit, ask.click):  # a new question replaces the last "Feedback saved"
+                 for trigger in triggers]
+        for trigger in triggers:  # a new question replaces the last "Feedback saved"
             trigger(lambda: "", None, feedback_status, queue=False)
         stop.click(ctl.stop, [records], [chatbot, records, panel, ask, stop], cancels=asked, queue=False)
         reset_outputs = [chatbot, records, panel, ask, stop, feedback_box, rated_turn, feedback_status]
