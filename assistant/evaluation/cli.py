@@ -36,16 +36,16 @@ def register(app: typer.Typer) -> None:
         fail_over: Annotated[Optional[list[str]], typer.Option(
             "--fail-over", metavar="METRIC=VALUE", help="Exit 1 when METRIC > VALUE (latencies, false abstentions). Repeatable.")] = None,
         thresholds: Annotated[Optional[Path], typer.Option(
-            "--thresholds", help="TOML/JSON file with [min] and [max] tables of metric = value.")] = None,
+            "--thresholds", metavar="FILE", help="TOML/JSON file with a min and a max table of metric = value (docs/evaluation.md).")] = None,
         compare: Annotated[Optional[tuple[Path, Path]], typer.Option(
             "--compare", metavar="A/metrics.json B/metrics.json", help="Print differences between two runs and exit.")] = None,
         source: Annotated[Optional[list[Path]], typer.Option(
-            "--source", help="A document the index was built from, for the citation offset check "
+            "--source", metavar="FILE", help="A document the index was built from, for the citation offset check "
                              "(the bundled article is always known). Repeatable.")] = None,
         judge_model: Annotated[Optional[str], typer.Option(
-            "--judge-model", help="Optional LLM judge on an OpenAI-compatible server (or ASSISTANT_EVAL_JUDGE_MODEL).")] = None,
+            "--judge-model", metavar="NAME", help="Optional LLM judge on an OpenAI-compatible server (or ASSISTANT_EVAL_JUDGE_MODEL).")] = None,
         judge_base_url: Annotated[Optional[str], typer.Option(
-            "--judge-base-url", help="Judge server URL (or ASSISTANT_EVAL_JUDGE_BASE_URL).")] = None,
+            "--judge-base-url", metavar="URL", help="Judge server URL (or ASSISTANT_EVAL_JUDGE_BASE_URL).")] = None,
         profile: Annotated[Optional[str], typer.Option("--profile", help="Settings profile name or TOML file.")] = None,
         data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Where the index lives (default .assistant).")] = None,
         llm: Annotated[Optional[str], typer.Option("--llm", help="LLM backend: llamacpp, fake, openai, ollama.")] = None,
