@@ -5,7 +5,6 @@ Nothing here runs at import time; each function builds on call.
 
 from __future__ import annotations
 
-from assistant.models import Passage
 from assistant.prompting import load_prompt
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -44,20 +43,14 @@ def build_assistant(settings: Settings, store=None, llm=None) -> Assistant:  # n
         assistant.prompting.PromptNotFoundError: ``prompt_name`` names no template.
     """
     from assistant.llm import build_llm, model_label
+    from assistant.retrieval import HybridRetriever
     from assistant.verifier import GroundingVerifier
 
     store = store if store is not None else build_store(settings)
 
-    def search(query: str, k: int) -> list[Passage]:
-        return [
-            Passage(passage_id=i, chunk_id=c.id, source=c.source, start=c.start, end=c.end,
-                    score=round(c.score, 4), text=c.text)
-            for i, c in enumerate(store.search(query, k), start=1)
-        ]
-
     return Assistant(
         settings=settings,
-        search=search,
+        search=HybridRetriever(store).search,
         llm_factory=(lambda: llm) if llm is not None else (lambda: build_llm(settings)),
         answer_prompt=load_prompt(settings.prompt_name),
         condense_prompt=load_prompt("condense"),

@@ -20,8 +20,10 @@ class Passage(BaseModel):
         source: Source document name (file name of the indexed document).
         start: Character offset of the chunk in the source text (inclusive).
         end: Character offset of the chunk in the source text (exclusive).
-        score: Relevance score in [0, 1] (1 - cosine distance / 2 is *not* used: see
-            ``assistant.retrieval``); higher is more relevant.
+        score: Cosine similarity of the question and passage embeddings, in [-1, 1]; higher is
+            more relevant. Passages are ordered by hybrid rank (see ``assistant.retrieval``), so
+            scores need not decrease monotonically.
+        lexical_score: BM25 score of the passage for the question (0.0: no query term in it).
         text: The chunk text, exactly ``source_text[start:end]``.
     """
 
@@ -31,6 +33,7 @@ class Passage(BaseModel):
     start: int
     end: int
     score: float
+    lexical_score: float = 0.0
     text: str
 
 

@@ -81,6 +81,9 @@ class Assistant:
         self._llm_factory = llm_factory
         self._llm = None
         self._llm_lock = threading.Lock()
+        # llama.cpp keeps one context per model: two generations at once would corrupt it. Only the
+        # model call holds this lock; validation, retrieval and verification run outside it.
+        self._generation_lock = threading.Lock()
         self.answer_prompt = answer_prompt
         self.condense_prompt = condense_prompt
         self.verifier = verifier
@@ -138,7 +141,8 @@ class Assistant:
             lines.append(f"User: {t.question[:_TURN_CHARS]}")
             lines.append(f"Assistant: {t.answer[:_TURN_CHARS]}")
         chain = self.condense_prompt.to_langchain() | self.llm
-        out = chain.invoke({"history": "\n".join(lines), "question": question})
+        with self._generation_lock:
+            out = chain.invoke({"history": "\n".join(lines), "question": question})
         text = str(getattr(out, "content", out)).strip().splitlines()
         rewrite = text[0].strip().strip('"').strip() if text else ""
         rewrite = rewrite.removeprefix("Standalone question:").strip()
@@ -188,9 +192,11 @@ class Assistant:
         retrieval_s = time.perf_counter() - t_retrieval
         yield StreamEvent("passages", passages=passages)
 
-        if not passages or passages[0].score < self.settings.min_relevance:
-            best = f"{passages[0].score:.2f}" if passages else "none"
-            reason = f"no passage is relevant enough (best score {best} < min_relevance {self.settings.min_relevance})"
+        best = max((p.score for p in passages), default=None)
+        if best is None or (best < self.settings.min_relevance and not any(p.lexical_score > 0 for p in passages)):
+            shown_best = "none" if best is None else f"{best:.2f}"
+            reason = (f"no passage is relevant enough (best cosine similarity {shown_best} < min_relevance "
+                      f"{self.settings.min_relevance}, and no question term occurs in any passage)")
             verification = Verification([], [], [], True, reason)
             yield StreamEvent("final", answer=self._answer(q, standalone, "", passages, verification,
                                                           Timings(retrieval_s=retrieval_s, total_s=time.perf_counter() - t0,
@@ -203,19 +209,20 @@ class Assistant:
         raw = ""
         shown = 0
         model_calls += 1
-        for chunk in chain.stream({"passages": format_passages(passages), "question": standalone}):
-            piece = str(getattr(chunk, "content", chunk))
-            if not piece:
-                continue
-            if first_token_s is None:
-                first_token_s = time.perf_counter() - t_gen
-            raw += piece
-            sentences = self.verifier.split_answer(raw)
-            for sentence in sentences[shown:-1]:  # all complete sentences not yet handled
-                shown += 1
-                verdict = self.verifier.verify_sentence(sentence, passages)
-                if verdict.supported:
-                    yield StreamEvent("sentence", text=_marked(verdict))
+        with self._generation_lock:
+            for chunk in chain.stream({"passages": format_passages(passages), "question": standalone}):
+                piece = str(getattr(chunk, "content", chunk))
+                if not piece:
+                    continue
+                if first_token_s is None:
+                    first_token_s = time.perf_counter() - t_gen
+                raw += piece
+                sentences = self.verifier.split_answer(raw)
+                for sentence in sentences[shown:-1]:  # all complete sentences not yet handled
+                    shown += 1
+                    verdict = self.verifier.verify_sentence(sentence, passages)
+                    if verdict.supported:
+                        yield StreamEvent("sentence", text=_marked(verdict))
         generation_s = time.perf_counter() - t_gen
         verification = self.verifier.verify(standalone, raw, passages)
         if not verification.abstained and len(self.verifier.split_answer(raw)) > shown:

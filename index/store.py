@@ -184,6 +184,31 @@ class ChunkStore:
         if ids:
             self._collection.delete(ids=list(ids))
 
+    def all_chunks(self) -> list[StoredChunk]:
+        """Every stored chunk (score 0.0), in source and ordinal order; for lexical (BM25) indexing."""
+        got = self._collection.get(include=["documents", "metadatas"])
+        chunks = [
+            StoredChunk(id=i, source=str(m["source"]), ordinal=int(m["ordinal"]), start=int(m["start"]),
+                        end=int(m["end"]), text=d, score=0.0)
+            for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+        ]
+        return sorted(chunks, key=lambda c: (c.source, c.ordinal))
+
+    def similarities(self, query: str, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of ``query`` to each stored chunk in ``ids`` (missing ids are left out)."""
+        import numpy as np
+
+        if not ids:
+            return {}
+        got = self._collection.get(ids=list(ids), include=["embeddings"])
+        q = np.asarray(self.embeddings.embed_query(query), dtype=float)
+        q /= max(float(np.linalg.norm(q)), 1e-12)
+        out = {}
+        for i, e in zip(got["ids"], got["embeddings"]):
+            v = np.asarray(e, dtype=float)
+            out[i] = float(q @ v / max(float(np.linalg.norm(v)), 1e-12))
+        return out
+
     def search(self, query: str, k: int) -> list[StoredChunk]:
         """The ``k`` chunks most similar to ``query``, most similar first.
 
