@@ -174,3 +174,24 @@ def test_abstention_turn_shows_no_sources(controller):
     outputs, records = _final(controller, "Who won the football World Cup?", [])
     assert records[0].answer.abstained and records[0].answer.answer == ABSTENTION_TEXT
     assert "abstain" in outputs[-1][0]["value"][-1]["content"] and "<section" not in outputs[-1][2]
+
+
+def test_prompts_fit_the_models_context_window_in_a_long_conversation(controller, fake_settings):
+    """Longest questions, many turns: every prompt plus the longest answer fits in n_ctx tokens of SmolLM2."""
+    from llama_cpp import Llama
+
+    from assistant.settings import default_model_path
+
+    tokenizer = Llama(model_path=str(default_model_path()), vocab_only=True, verbose=False)
+    limit = fake_settings.max_question_chars
+    long_q = ("What did he sign with the Russian minister for economic development in Naypyidaw " * 40)[:limit - 1] + "?"
+    records: list = []
+    for _ in range(6):
+        _, records = _final(controller, long_q, records)
+    controller.model.calls.clear()
+    _final(controller, long_q, records)  # a follow-up with a pronoun: condensed, then answered
+    assert len(controller.model.calls) == 2
+    for call in controller.model.calls:
+        text = "\n".join(str(m.content) for m in call)
+        tokens = len(tokenizer.tokenize(text.encode("utf-8"), add_bos=True)) + 16 * len(call)  # chat-template tags
+        assert tokens + fake_settings.max_tokens <= fake_settings.n_ctx, tokens
