@@ -15,7 +15,7 @@ from ui.render import md_text
 
 #: Example questions about the bundled article (assistant/data/corpus/myanmar-russia-visit.txt).
 EXAMPLES = [
-    "Who invited Min Aung Hlaing to Russia?",
+    "What did Min Aung Hlaing praise Putin for?",
     "Who is the junta's investment minister?",
     "Which Russian officials is Min Aung Hlaing expected to meet?",
     "When did Min Aung Hlaing overthrow Myanmar's elected government?",

@@ -14,7 +14,7 @@ test('the real model answers through the UI, and Stop stops', async (t) => {
     });
 
     await t.test('a question streams to a verified answer or an abstention', async () => {
-      await ask(page, 'Who invited Min Aung Hlaing to Russia?');
+      await ask(page, 'What did Min Aung Hlaing praise Putin for?');
       const answer = await waitForAnswer(page, 1, ANSWER_TIMEOUT_MS);
       const texts = await botTexts(page);
       assert.ok(texts.some((s) => /Searching the documents|Checking the answer/.test(s)), JSON.stringify(texts));
@@ -32,7 +32,7 @@ test('the real model answers through the UI, and Stop stops', async (t) => {
     });
 
     await t.test('Stop ends the answer and keeps the page usable', async () => {
-      await ask(page, 'What did Min Aung Hlaing praise Putin for?');
+      await ask(page, 'Who invited Min Aung Hlaing to Russia?');
       await page.locator('#stop').waitFor({ state: 'visible' });
       await page.locator('#stop').click();
       await page.locator('#ask').waitFor({ state: 'visible', timeout: 30000 });
