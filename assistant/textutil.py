@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 #: NLTK's English stop-word list (nltk.corpus.stopwords, 179 words), plus question words and a few
 #: reporting verbs' auxiliaries, which carry no checkable content.
@@ -97,11 +97,17 @@ def words(text: str) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # noqa: ANN202
-    import snowballstemmer
+_local = threading.local()
 
-    return snowballstemmer.stemmer("english")
+
+def _stemmer():  # noqa: ANN202
+    """This thread's Snowball stemmer (a stemmer object is not thread-safe)."""
+    s = getattr(_local, "stemmer", None)
+    if s is None:
+        import snowballstemmer
+
+        s = _local.stemmer = snowballstemmer.stemmer("english")
+    return s
 
 
 def stem(word: str) -> str:
