@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     model_name: str = "SmolLM2-135M-Instruct"
     base_url: str | None = None
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=160, ge=8, le=4096)
+    max_tokens: int = Field(default=96, ge=8, le=4096)
     n_ctx: int = Field(default=2048, ge=256)
     n_threads: int = Field(default=2, ge=1)
     seed: int = 0
