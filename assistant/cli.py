@@ -92,18 +92,15 @@ def ask(
     profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
 ) -> None:
     """Answer a question from the index, with verified, numbered sources."""
-    from assistant.composition import build_assistant, ensure_indexed
-    from assistant.service import QuestionError
+    from assistant.composition import build_assistant, build_store, ensure_indexed
+    from assistant.service import QuestionError, check_question
 
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, top_k=top_k)
     try:
-        from assistant.composition import build_store
-
+        check_question(question, s.max_question_chars)
         store = build_store(s)
-        assistant = build_assistant(s, store=store)
-        assistant.check_question(question)
         ensure_indexed(s, store)
-        answer = assistant.ask(question)
+        answer = build_assistant(s, store=store).ask(question)
     except QuestionError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     except _known_errors() as exc:

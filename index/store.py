@@ -57,7 +57,8 @@ def _open_client(persist_dir: Path):  # noqa: ANN202 - chromadb.ClientAPI
     from chromadb.config import Settings
 
     persist_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(persist_dir), settings=Settings(anonymized_telemetry=False))
+    # Chroma caches clients by path string: an absolute path keeps two directories apart.
+    return chromadb.PersistentClient(path=str(persist_dir.resolve()), settings=Settings(anonymized_telemetry=False))
 
 
 def _collection_names(client) -> set[str]:  # noqa: ANN001

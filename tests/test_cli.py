@@ -1,0 +1,100 @@
+"""The ``assistant`` command: exact output shapes, exit codes, and bad input that loses nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def _run(*args: str, env: dict | None = None):
+        return runner.invoke(app, list(args), env=env or {})
+
+    return _run
+
+
+FAKE = ("--llm", "fake", "--data-dir", "data")
+
+
+def test_ask_json_has_the_documented_fields(run) -> None:
+    r = run("ask", "--json", *FAKE, "--embedding", "minilm", "Who invited Min Aung Hlaing to Russia?")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert isinstance(out["answer"], str) and isinstance(out["abstained"], bool)
+    assert out["passages"] and set(out["passages"][0]) >= {"passage_id", "source", "start", "end", "score", "text"}
+    assert not out["abstained"]
+    c = out["citations"][0]
+    assert set(c) >= {"passage_id", "source", "start", "end", "quote"}
+    from assistant.settings import bundled_corpus
+
+    assert bundled_corpus().read_text(encoding="utf-8")[c["start"]:c["end"]] == c["quote"]
+
+
+def test_ask_prints_the_answer_then_numbered_sources(run) -> None:
+    r = run("ask", *FAKE, "--embedding", "minilm", "Who invited Min Aung Hlaing to Russia?")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert "[1]" in lines[0]
+    assert lines[2] == "Sources:"
+    assert lines[3].startswith("[1] myanmar-russia-visit.txt:")
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question_exits_2_without_a_model_call(run, question: str) -> None:
+    r = run("ask", *FAKE, "--embedding", "fake", question)
+    assert r.exit_code == 2
+    assert "question is empty" in r.stderr
+    assert not Path("data/chroma").exists()  # nothing was even indexed
+
+
+def test_a_1mb_question_is_refused_with_the_limit(run) -> None:
+    r = run("ask", *FAKE, "--embedding", "fake", "why " * 250_000)
+    assert r.exit_code == 2
+    assert "limit is 2,000" in r.stderr and "max_question_chars" in r.stderr
+
+
+def test_wrong_config_value_names_the_setting(run) -> None:
+    r = run("ask", *FAKE, "q?", env={"ASSISTANT_TOP_K": "lots"})
+    assert r.exit_code == 2
+    assert "top_k" in r.stderr and "lots" in r.stderr
+    r = run("ask", "--llm", "gpt5", "q?")
+    assert r.exit_code == 2 and "llm_backend" in r.stderr
+
+
+def test_missing_model_file_says_what_to_do(run, tmp_path: Path) -> None:
+    r = run("ask", "--data-dir", "data", "--embedding", "fake", "Who?", env={"ASSISTANT_MODEL_PATH": str(tmp_path / "none.gguf")})
+    assert r.exit_code == 1
+    assert "model file not found" in r.stderr and "ASSISTANT_MODEL_PATH" in r.stderr
+
+
+def test_index_is_idempotent_and_bad_files_leave_it_unchanged(run, tmp_path: Path) -> None:
+    r = run("index", "--data-dir", "data", "--embedding", "fake")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[0] == "myanmar-russia-visit.txt: 7 added, 0 unchanged, 0 removed"
+    r = run("index", "--data-dir", "data", "--embedding", "fake")
+    assert r.stdout.splitlines()[0] == "myanmar-russia-visit.txt: 0 added, 7 unchanged, 0 removed"
+    (tmp_path / "bad.txt").write_bytes("d\xe9j\xe0 vu".encode("latin-1"))
+    (tmp_path / "good.txt").write_text("A good file.", encoding="utf-8")
+    r = run("index", "--data-dir", "data", "--embedding", "fake", "good.txt", "bad.txt")
+    assert r.exit_code == 1
+    assert "bad.txt" in r.stderr and "UTF-8" in r.stderr
+    r = run("index", "--data-dir", "data", "--embedding", "fake")
+    assert r.stdout.splitlines()[-1].startswith("7 chunks")
+
+
+def test_embedding_mismatch_is_a_clear_error(run) -> None:
+    assert run("index", "--data-dir", "data", "--embedding", "fake").exit_code == 0
+    r = run("ask", *FAKE, "--embedding", "minilm", "Who invited him?")
+    assert r.exit_code == 1
+    assert "--rebuild" in r.stderr
+    r = run("index", "--rebuild", "--data-dir", "data", "--embedding", "minilm")
+    assert r.exit_code == 0 and "7 chunks" in r.stdout
