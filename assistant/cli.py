@@ -117,36 +117,32 @@ def ask(
         typer.echo(f"[{c.passage_id}] {c.source}:{c.start}-{c.end} “{c.quote}”")
 
 
+HostOpt = Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")]
+PortOpt = Annotated[Optional[int], typer.Option(help="Port (default 7860).")]
+
+
+def _serve(with_ui: bool, host, port, profile, data_dir, llm, embedding) -> None:  # noqa: ANN001
+    from assistant.api import serve as serve_app
+
+    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port)
+    try:
+        serve_app(s, with_ui=with_ui)
+    except _known_errors() as exc:
+        raise _fail(str(exc)) from None
+
+
 @app.command()
-def ui(
-    host: Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default 7860).")] = None,
-    profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
-) -> None:
+def ui(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None, data_dir: DataDirOpt = None,
+       llm: BackendOpt = None, embedding: EmbOpt = None) -> None:
     """Start the chat UI (and the HTTP API under /v1), indexing the bundled article if needed."""
-    from assistant.api import serve
-
-    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port)
-    try:
-        serve(s, with_ui=True)
-    except _known_errors() as exc:
-        raise _fail(str(exc)) from None
+    _serve(True, host, port, profile, data_dir, llm, embedding)
 
 
 @app.command()
-def serve(
-    host: Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default 7860).")] = None,
-    profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
-) -> None:
-    """Start the HTTP API only (POST /v1/ask)."""
-    from assistant.api import serve as _serve
-
-    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port)
-    try:
-        _serve(s, with_ui=False)
-    except _known_errors() as exc:
-        raise _fail(str(exc)) from None
+def serve(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None, data_dir: DataDirOpt = None,
+          llm: BackendOpt = None, embedding: EmbOpt = None) -> None:
+    """Start the HTTP API only (POST /v1/ask), indexing the bundled article if needed."""
+    _serve(False, host, port, profile, data_dir, llm, embedding)
 
 
 def _register_subcommands() -> None:

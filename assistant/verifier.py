@@ -26,7 +26,7 @@ answer and the numbered passages the prompt showed it:
    economy" keeps its supported main clause. Only the model's own words are kept, never
    rearranged. A sentence with no supported leading clause is removed, with its reason.
 4. **Answer-level checks.** The kept sentences must address the question: at least one content
-   word of the question appears in the kept sentences or their quotes (topical relevance), and a
+   word of the question (by stem) appears in the kept sentences (topical relevance), and a
    question asking for a quantity (how many, how much, price, cost, population, percentage...)
    must be answered with a number (expected answer type, after the NUM class of Li & Roth,
    "Learning Question Classifiers", COLING 2002). Sentences in which the model itself says it
@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from assistant.models import Citation, Passage, RemovedSentence
 from assistant.textutil import (
     STOPWORDS,
-    Span,
     canonical_number,
     is_number,
     normalize_quotes,
