@@ -12,7 +12,7 @@ Endpoints (all JSON use the models of :mod:`assistant.models`):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pydantic import BaseModel, Field
 
@@ -34,8 +34,13 @@ class AskRequest(BaseModel):
     history: list[TurnIn] = Field(default_factory=list)
 
 
-def create_app(assistant: Assistant, chunk_count: int = 0):  # noqa: ANN201 - fastapi.FastAPI
-    """The FastAPI application over an assistant (no UI)."""
+def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0):  # noqa: ANN201 - FastAPI
+    """The FastAPI application over an assistant (no UI).
+
+    Args:
+        assistant: The assistant every endpoint calls.
+        chunk_count: Function giving the number of indexed chunks now (for ``/v1/health``).
+    """
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import StreamingResponse
     from starlette.concurrency import run_in_threadpool
@@ -46,7 +51,7 @@ def create_app(assistant: Assistant, chunk_count: int = 0):  # noqa: ANN201 - fa
 
     @app.get("/v1/health")
     def health() -> dict:
-        return {"status": "ok", "chunks": chunk_count, "model": assistant.model_name}
+        return {"status": "ok", "chunks": chunk_count(), "model": assistant.model_name}
 
     def _check(req: AskRequest) -> None:
         try:
@@ -90,9 +95,10 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
     from assistant.composition import build_assistant, build_store, ensure_indexed
 
     store = build_store(settings)
-    chunks = ensure_indexed(settings, store)
     assistant = build_assistant(settings, store=store)
-    app = create_app(assistant, chunk_count=chunks)
+    ensure_indexed(settings, store)
+    chunks = store.count()
+    app = create_app(assistant, chunk_count=store.count)
     if with_ui:
         import gradio as gr
 

@@ -52,6 +52,21 @@ def _known_errors() -> tuple[type[Exception], ...]:
     return (IndexingError, ModelUnavailableError, PromptNotFoundError)
 
 
+def _check_data_dir(settings) -> None:  # noqa: ANN001
+    """Fail early, with the setting's name, when ``data_dir`` is not a usable directory."""
+    d = settings.data_dir
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(f"data_dir {str(d)!r} cannot be used ({exc.strerror or exc}). "
+                    "Give a writable directory with --data-dir or ASSISTANT_DATA_DIR.") from None
+
+
+def _note_auto_index(settings, indexed: bool) -> None:  # noqa: ANN001
+    if indexed:
+        typer.echo(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", err=True)
+
+
 @app.command()
 def index(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="UTF-8 text files (default: the bundled article).")] = None,
@@ -68,6 +83,7 @@ def index(
 
     s = _settings(profile, data_dir=data_dir, embedding_backend=embedding, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     files = list(paths) if paths else [bundled_corpus()]
+    _check_data_dir(s)
     try:
         for f in files:  # check every file before touching the store
             load_document(f)
@@ -98,9 +114,11 @@ def ask(
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, top_k=top_k)
     try:
         check_question(question, s.max_question_chars)
+        _check_data_dir(s)
         store = build_store(s)
-        ensure_indexed(s, store)
-        answer = build_assistant(s, store=store).ask(question)
+        assistant = build_assistant(s, store=store)
+        _note_auto_index(s, ensure_indexed(s, store))
+        answer = assistant.ask(question)
     except QuestionError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     except _known_errors() as exc:
@@ -125,6 +143,7 @@ def _serve(with_ui: bool, host, port, profile, data_dir, llm, embedding) -> None
     from assistant.api import serve as serve_app
 
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port)
+    _check_data_dir(s)
     try:
         serve_app(s, with_ui=with_ui)
     except _known_errors() as exc:

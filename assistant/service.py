@@ -23,11 +23,19 @@ class QuestionError(ValueError):
     """The question cannot be asked as given (empty, too long); the message says what to do."""
 
 
+#: White space plus invisible format characters (zero-width space/joiners, BOM) around a question.
+_INVISIBLE = " \t\n\r\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff"
+
+
 def check_question(question: str, max_chars: int) -> str:
     """Validate and normalise a question (see :meth:`Assistant.check_question`)."""
-    if not isinstance(question, str) or not question.strip():
+    if not isinstance(question, str) or not question.strip(_INVISIBLE):
         raise QuestionError("The question is empty. Type a question about the documents.")
-    q = question.strip()
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuestionError("The question contains characters that are not valid text (not UTF-8). Retype it.") from None
+    q = question.strip(_INVISIBLE)
     if len(q) > max_chars:
         raise QuestionError(
             f"The question is {len(q):,} characters long; the limit is {max_chars:,} "
@@ -212,7 +220,7 @@ class Assistant:
         t_gen = time.perf_counter()
         first_token_s = None
         raw = ""
-        shown = 0
+        shown = n_shown = n_chunks = 0
         model_calls += 1
         with self._generation_lock:
             for chunk in chain.stream({"passages": format_passages(passages), "question": standalone}):
@@ -222,19 +230,23 @@ class Assistant:
                 if first_token_s is None:
                     first_token_s = time.perf_counter() - t_gen
                 raw += piece
+                n_chunks += 1
                 sentences = self.verifier.split_answer(raw)
                 for sentence in sentences[shown:-1]:  # all complete sentences not yet handled
                     shown += 1
                     verdict = self.verifier.verify_sentence(sentence, passages)
                     if verdict.supported:
+                        n_shown += 1
                         yield StreamEvent("sentence", text=_marked(verdict))
         generation_s = time.perf_counter() - t_gen
-        verification = self.verifier.verify(standalone, raw, passages)
-        if not verification.abstained and len(self.verifier.split_answer(raw)) > shown:
-            last = self.verifier.split_answer(raw)[-1]
-            verdict = self.verifier.verify_sentence(last, passages)
-            if verdict.supported:
-                yield StreamEvent("sentence", text=_marked(verdict))
+        # A generation that used its whole token budget stopped mid-sentence: its unfinished last
+        # sentence is not a claim the model made, so the verifier drops it.
+        truncated = n_chunks >= self.settings.max_tokens
+        verification = self.verifier.verify(standalone, raw, passages, truncated=truncated)
+        if not verification.abstained and len(verification.sentences) > n_shown:
+            last = verification.sentences[-1]
+            yield StreamEvent("sentence", text=with_markers(last, sorted(
+                {c.passage_id for c in verification.citations if c.sentence_index == len(verification.sentences) - 1})))
         timings = Timings(retrieval_s=retrieval_s, first_token_s=first_token_s, generation_s=generation_s,
                           total_s=time.perf_counter() - t0, model_calls=model_calls)
         yield StreamEvent("final", answer=self._answer(q, standalone, raw, passages, verification, timings))

@@ -140,7 +140,8 @@ def load_settings(profile: str | None = None, **overrides: Any) -> Settings:
         return Settings(**values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']} (got {e.get('input')!r})"
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+            + ("" if isinstance(e.get("input"), dict) else f" (got {e.get('input')!r})")
             for e in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from None

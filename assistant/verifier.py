@@ -345,13 +345,15 @@ class GroundingVerifier:
                 return SentenceVerdict(text, True, citations=[citation], dropped_markers=dropped)
         return SentenceVerdict(text, False, reason=_missing(claim, all_windows), dropped_markers=dropped)
 
-    def verify(self, question: str, raw_answer: str, passages: list[Passage]) -> Verification:
+    def verify(self, question: str, raw_answer: str, passages: list[Passage], truncated: bool = False) -> Verification:
         """Verify a whole answer (steps 1-5 of the module description).
 
         Args:
             question: The (standalone) question the answer responds to.
             raw_answer: The model's output.
             passages: The retrieved passages shown to the model, numbered from 1.
+            truncated: True when generation stopped at the token limit; a last sentence without
+                closing punctuation is then unfinished and removed.
 
         Returns:
             The kept sentences and citations, removed sentences, and the abstention decision.
@@ -359,7 +361,10 @@ class GroundingVerifier:
         kept: list[str] = []
         citations: list[Citation] = []
         removed: list[RemovedSentence] = []
-        for sentence in self.split_answer(raw_answer):
+        sentences = self.split_answer(raw_answer)
+        if truncated and sentences and not re.search(r"[.!?][\"'”’)\]]*(\s*\[[^\]]*\])*\s*$", sentences[-1]):
+            removed.append(RemovedSentence(text=sentences.pop(), reason="unfinished: the answer hit the token limit"))
+        for sentence in sentences:
             verdict = self.verify_sentence(sentence, passages, index=len(kept))
             if verdict.supported:
                 if _repeats(verdict, kept, citations):

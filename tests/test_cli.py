@@ -98,3 +98,36 @@ def test_embedding_mismatch_is_a_clear_error(run) -> None:
     assert "--rebuild" in r.stderr
     r = run("index", "--rebuild", "--data-dir", "data", "--embedding", "minilm")
     assert r.exit_code == 0 and "7 chunks" in r.stdout
+
+
+@pytest.mark.parametrize("question", ["\udcff\udcfe bad", "\u200b\ufeff"])
+def test_invalid_or_invisible_question_is_a_usage_error(run, question: str) -> None:
+    r = run("ask", *FAKE, "--embedding", "fake", question)
+    assert r.exit_code == 2
+    assert "question" in r.stderr and "Traceback" not in r.output
+
+
+def test_a_data_dir_that_is_a_file_is_a_clear_error(run, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    for args in (("index", "--data-dir", "afile", "--embedding", "fake"),
+                 ("ask", "--data-dir", "afile", "--embedding", "fake", "--llm", "fake", "Who?")):
+        r = run(*args)
+        assert r.exit_code == 1, r.output
+        assert "data_dir 'afile' cannot be used" in r.stderr
+
+
+def test_two_files_with_the_same_name_are_refused(run, tmp_path: Path) -> None:
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "doc.txt").write_text(f"Document {d} text.", encoding="utf-8")
+    r = run("index", "--data-dir", "data", "--embedding", "fake", "a/doc.txt", "b/doc.txt")
+    assert r.exit_code == 1
+    assert "same name 'doc.txt'" in r.stderr
+
+
+def test_auto_indexing_an_empty_index_is_announced(run) -> None:
+    r = run("ask", *FAKE, "--embedding", "minilm", "Who invited Min Aung Hlaing to Russia?")
+    assert r.exit_code == 0
+    assert "was empty; indexed the bundled article" in r.stderr
+    r = run("ask", *FAKE, "--embedding", "minilm", "Who invited Min Aung Hlaing to Russia?")
+    assert "indexed the bundled article" not in r.stderr

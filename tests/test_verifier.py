@@ -132,3 +132,12 @@ def test_every_kept_sentence_is_supported_by_its_quote(passages, corpus_text) ->
 def test_bad_threshold_is_refused() -> None:
     with pytest.raises(ValueError):
         GroundingVerifier(min_content_coverage=0)
+
+
+def test_unfinished_last_sentence_at_the_token_limit_is_removed(passages) -> None:
+    raw = "Kan Zaw is the junta's investment minister [3]. The Irrawaddy reported that Min Aung Hlaing will also meet with Russian"
+    cut = V.verify("Who is the junta's investment minister?", raw, passages, truncated=True)
+    assert cut.sentences == ["Kan Zaw is the junta's investment minister."]
+    assert cut.removed[0].reason.startswith("unfinished")
+    finished = V.verify("Who is the junta's investment minister?", raw + ".", passages, truncated=True)
+    assert len(finished.removed) == 0 or not finished.removed[0].reason.startswith("unfinished")

@@ -104,6 +104,7 @@ test('chat: answer, sources, follow-up, feedback, abstention, clear', async (t) 
 
     assert.deepEqual(page.dialogs, [], 'no dialog opened');
     assert.deepEqual(page.pageErrors, [], 'no script error');
+    assert.deepEqual(page.outsideRequests, [], 'no request to any host but 127.0.0.1');
   } finally {
     await browser.close();
   }

@@ -26,6 +26,13 @@ export async function openBrowser() {
     page.pageErrors = [];
     page.on('dialog', async (d) => { page.dialogs.push(d.message()); await d.dismiss(); });
     page.on('pageerror', (e) => page.pageErrors.push(String(e)));
+    // Every request the page makes must stay on this machine (no fonts, analytics or CDNs outside).
+    page.outsideRequests = [];
+    page.on('request', (r) => {
+      const { protocol, hostname } = new URL(r.url());
+      const local = ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+      if (!local && !['data:', 'blob:', 'about:'].includes(protocol)) page.outsideRequests.push(r.url());
+    });
     await page.goto(UI_URL);
     await page.locator('#question textarea').waitFor();
     await page.evaluate(recordBotTexts);
