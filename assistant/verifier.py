@@ -28,8 +28,9 @@ answer and the numbered passages the prompt showed it:
 4. **Answer-level checks.** The kept sentences must address the question: at least one content
    word of the question (by stem) appears in the kept sentences (topical relevance), and a
    question asking for a quantity (how many, how much, price, cost, population, percentage...)
-   must be answered with a number (expected answer type, after the NUM class of Li & Roth,
-   "Learning Question Classifiers", COLING 2002). Sentences in which the model itself says it
+   must be answered with a number, and a "when" question with a date or time word (expected
+   answer type, after the NUM class of Li & Roth, "Learning Question Classifiers", COLING 2002).
+   Relevance is judged on the question's *focus terms* (see :meth:`GroundingVerifier.answer_check`). Sentences in which the model itself says it
    cannot answer are not claims and are removed.
 5. **Abstention.** If no sentence survives, or an answer-level check fails, the answer is the fixed
    :data:`assistant.models.ABSTENTION_TEXT` with no citations.
@@ -81,6 +82,12 @@ _QUANTITY_QUESTION = re.compile(
     r"\b(how (many|much|long|old|far|big|large)|price|cost|population|percent(age)?|number of|amount|what year|"
     r"how often|size of|total)\b",
     re.I,
+)
+_TIME_QUESTION = re.compile(r"^\s*when\b|\bwhat (year|date|month|day|time)\b|\bhow long ago\b", re.I)
+_TIME_WORDS = frozenset(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday today tomorrow yesterday week weeks month months year years "
+    "ago since last next recently century decade".split()
 )
 _SELF_ABSTENTION = re.compile(
     r"\b(do(es)? not (contain|mention|say|provide|specify|include|state)|not (mentioned|provided|specified|stated|"
@@ -373,22 +380,49 @@ class GroundingVerifier:
                 citations += verdict.citations
             else:
                 removed.append(RemovedSentence(text=verdict.text, reason=verdict.reason))
-        reason = self.answer_check(question, kept, citations)
+        reason = self.answer_check(question, kept, citations, passages)
         if reason:
             return Verification([], [], removed + [RemovedSentence(text=s, reason=reason) for s in kept], True, reason)
         return Verification(kept, citations, removed, False, None)
 
-    def answer_check(self, question: str, kept: list[str], citations: list[Citation]) -> str | None:
-        """Step 3 and 4: the reason to abstain, or None when the kept sentences answer the question."""
+    def answer_check(self, question: str, kept: list[str], citations: list[Citation],
+                     passages: list[Passage] | None = None) -> str | None:
+        """Step 4 and 5: the reason to abstain, or None when the kept sentences answer the question.
+
+        Topical relevance uses the question's *focus terms*: its content words (by stem) that occur
+        in the fewest retrieved passages (at least one). Words every passage shares ("Russia" in an
+        article about Russia) say nothing about whether the question was answered; the rarest ones
+        ("invited", "Dawei") do, in the spirit of inverse document frequency (Sparck Jones 1972).
+        Without passages, or when no question word occurs in any, any shared content word counts.
+        """
         if not kept:
             return "no sentence of the answer is supported by the retrieved passages"
         q = _claim(question)
         answer_text = " ".join(kept)
         said = _claim(answer_text)
+        focus = _focus_terms(q.content, passages or [])
+        if focus and not (focus & said.content):
+            return f"the supported sentences do not address the question (none mentions: {', '.join(sorted(focus))})"
         if q.content and not (q.content & said.content):
             return "the supported sentences do not address the question"
+        ws = words(answer_text)
         if _QUANTITY_QUESTION.search(question):
-            ws = words(answer_text)
             if not any(is_number(w) or w.lower() in _NUMBER_WORDS for w in ws):
                 return "the question asks for a quantity and no supported sentence gives one"
+        if _TIME_QUESTION.search(question):
+            if not any(is_number(w) or w.lower() in _TIME_WORDS for w in ws):
+                return "the question asks when and no supported sentence gives a time"
         return None
+
+
+def _focus_terms(question_stems: frozenset[str], passages: list[Passage]) -> frozenset[str]:
+    """Question stems found in the fewest (but at least one) retrieved passages."""
+    if not passages or not question_stems:
+        return frozenset()
+    stems_per_passage = [{stem(w) for w in words(p.text) if not is_number(w)} for p in passages]
+    df = {t: sum(t in ps for ps in stems_per_passage) for t in question_stems}
+    present = {t: n for t, n in df.items() if n > 0}
+    if not present:
+        return frozenset()
+    least = min(present.values())
+    return frozenset(t for t, n in present.items() if n == least)

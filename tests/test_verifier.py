@@ -141,3 +141,20 @@ def test_unfinished_last_sentence_at_the_token_limit_is_removed(passages) -> Non
     assert cut.removed[0].reason.startswith("unfinished")
     finished = V.verify("Who is the junta's investment minister?", raw + ".", passages, truncated=True)
     assert len(finished.removed) == 0 or not finished.removed[0].reason.startswith("unfinished")
+
+
+def test_an_answer_that_only_shares_topic_words_does_not_address_the_question(passages) -> None:
+    # "Russia" and "Min Aung Hlaing" are in most passages; "invited" is the question's focus.
+    raw = "Min Aung Hlaing has made three visits to Russia [1]."
+    r = V.verify("Who invited Min Aung Hlaing to Russia?", raw, passages)
+    assert r.abstained and "invit" in (r.abstention_reason or "")
+    ok = V.verify("Who invited Min Aung Hlaing to Russia?", "Putin invited Min Aung Hlaing to Russia [2].", passages)
+    assert not ok.abstained
+
+
+def test_when_question_needs_a_time(passages) -> None:
+    raw = "Min Aung Hlaing brokered deals for modern Russian-made jet fighters [1]."
+    r = V.verify("When did Min Aung Hlaing broker deals for jet fighters?", raw, passages)
+    assert r.abstained and "when" in (r.abstention_reason or "")
+    dated = V.verify("When was the Dawei project suspended?", "The Dawei project was suspended in 2013 [3].", passages)
+    assert not dated.abstained
