@@ -50,6 +50,8 @@ class HybridRetriever:
         with self._lock:
             ids = frozenset(self.store.ids())
             if ids != self._key:  # (re)build when the store changed
+                if self._key is not None:
+                    self.store.reopen()  # the vector index may have been changed by another process
                 self._chunks = self.store.all_chunks()
                 corpus = [lexical_terms(c.text) or ["\u2205"] for c in self._chunks]
                 self._bm25 = BM25Okapi(corpus) if corpus else None
@@ -65,8 +67,8 @@ class HybridRetriever:
         if self.store.count() == 0:
             return []
         n = max(20, CANDIDATE_FACTOR * k)
+        bm25, chunks = self._lexical_index()  # first: it reopens the store after an outside change
         dense = self.store.search(query, k=n)
-        bm25, chunks = self._lexical_index()
         terms = lexical_terms(query)
         lexical_scores = bm25.get_scores(terms) if (bm25 is not None and terms) else [0.0] * len(chunks)
         lexical = sorted(

@@ -197,10 +197,11 @@ class ChunkStore:
 
     def similarities(self, query: str, ids: list[str]) -> dict[str, float]:
         """Cosine similarity of ``query`` to each stored chunk in ``ids`` (missing ids are left out)."""
+        return self._retrying(self._similarities, query, ids) if ids else {}
+
+    def _similarities(self, query: str, ids: list[str]) -> dict[str, float]:
         import numpy as np
 
-        if not ids:
-            return {}
         got = self._collection.get(ids=list(ids), include=["embeddings"])
         q = np.asarray(self.embeddings.embed_query(query), dtype=float)
         q /= max(float(np.linalg.norm(q)), 1e-12)
@@ -210,12 +211,39 @@ class ChunkStore:
             out[i] = float(q @ v / max(float(np.linalg.norm(v)), 1e-12))
         return out
 
+    def reopen(self) -> None:
+        """Drop this process's view of the database and open it again from disk.
+
+        Chroma's local reader caches the vector index; when another process (``assistant index``
+        run beside a serving ``assistant ui``) writes the same directory, the cached index no longer
+        matches the stored ids and queries fail. Reopening reads the current state.
+        """
+        client = self.__dict__.pop("_client", None)
+        self.__dict__.pop("_vectorstore", None)
+        if client is not None:
+            client.close()
+
     def search(self, query: str, k: int) -> list[StoredChunk]:
         """The ``k`` chunks most similar to ``query``, most similar first.
+
+        If the query fails because another process changed the index, the store is reopened
+        (:meth:`reopen`) and the query is tried once more.
 
         Returns:
             Up to ``k`` chunks with cosine similarity scores (fewer when the store holds fewer).
         """
+        return self._retrying(self._search, query, k)
+
+    def _retrying(self, fn, *args):  # noqa: ANN001, ANN202
+        from chromadb.errors import ChromaError
+
+        try:
+            return fn(*args)
+        except ChromaError:
+            self.reopen()
+            return fn(*args)
+
+    def _search(self, query: str, k: int) -> list[StoredChunk]:
         if self.count() == 0:
             return []
         hits = self._vectorstore.similarity_search_with_score(query, k=k)

@@ -116,3 +116,22 @@ def test_bad_files_are_refused_by_name_and_the_store_is_unchanged(
         index_documents([other, bad], store, chunker)
     assert name in str(err.value) and expect in str(err.value)
     assert store.ids() == ids  # the valid file listed first was not written either
+
+
+def test_a_serving_process_sees_chunks_another_process_indexed(tmp_path: Path, doc: Path) -> None:
+    import subprocess
+    import sys
+
+    from assistant.retrieval import HybridRetriever
+
+    store = ChunkStore(tmp_path / "chroma", FakeEmbeddings())
+    index_documents([doc], store, TokenChunker(160, 24))
+    retriever = HybridRetriever(store)
+    assert retriever.search("Who invited him?", 4)
+    new = tmp_path / "harbour.txt"
+    new.write_text("The Quux harbour opened in 1999. It was built by Quux Ltd.\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "assistant.cli", "index", "--data-dir", str(tmp_path), "--embedding", "fake",
+                    str(new)], check=True, capture_output=True)
+    hits = retriever.search("Who built the Quux harbour?", 4)  # raised "Error finding id" before reopening
+    assert hits[0].source == "harbour.txt"
+    assert store.count() == len(store.ids()) == len({h.chunk_id for h in retriever.search("harbour", 20)})
