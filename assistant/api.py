@@ -47,7 +47,9 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
 
     from assistant.models import Answer
 
-    app = FastAPI(title="Grounded assistant", version="0.1.0")
+    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and nothing here may reach
+    # an outside host. The schema stays at /openapi.json.
+    app = FastAPI(title="Grounded assistant", version="0.1.0", docs_url=None, redoc_url=None)
 
     @app.get("/v1/health")
     def health() -> dict:
@@ -85,15 +87,37 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
     return app
 
 
+class AddressInUseError(OSError):
+    """The configured host/port cannot be bound; the message says which setting to change."""
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise AddressInUseError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}). Choose another --port/--host "
+            "(settings port/host) or stop the program using it."
+        ) from None
+
+
 def serve(settings: Settings, with_ui: bool = True) -> None:
     """Index the bundled article if the store is empty, then serve the API (and the UI) with uvicorn.
 
     Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created.
+
+    Raises:
+        AddressInUseError: the host/port cannot be bound (checked before any model is loaded).
     """
     import uvicorn
 
     from assistant.composition import build_assistant, build_store, ensure_indexed
 
+    _check_port_free(settings.host, settings.port)
     store = build_store(settings)
     assistant = build_assistant(settings, store=store)
     ensure_indexed(settings, store)

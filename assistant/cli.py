@@ -47,9 +47,10 @@ def _settings(profile, **overrides):  # noqa: ANN001, ANN202
 def _known_errors() -> tuple[type[Exception], ...]:
     from assistant.llm import ModelUnavailableError
     from assistant.prompting import PromptNotFoundError
+    from assistant.api import AddressInUseError
     from index.errors import IndexingError
 
-    return (IndexingError, ModelUnavailableError, PromptNotFoundError)
+    return (IndexingError, ModelUnavailableError, PromptNotFoundError, AddressInUseError)
 
 
 def _check_data_dir(settings) -> None:  # noqa: ANN001

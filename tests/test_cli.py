@@ -131,3 +131,15 @@ def test_auto_indexing_an_empty_index_is_announced(run) -> None:
     assert "was empty; indexed the bundled article" in r.stderr
     r = run("ask", *FAKE, "--embedding", "minilm", "Who invited Min Aung Hlaing to Russia?")
     assert "indexed the bundled article" not in r.stderr
+
+
+def test_serving_on_a_port_in_use_is_a_clear_error(run) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = run("serve", "--llm", "fake", "--embedding", "fake", "--data-dir", "data", "--port", str(port))
+    assert r.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr

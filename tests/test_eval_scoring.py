@@ -166,3 +166,13 @@ def test_judge_metrics_appear_only_when_rows_were_judged() -> None:
     m = aggregate(rows)
     assert (m["judge.faithfulness"].value, m["judge.faithfulness"].n) == (0.5, 2)
     assert m["judge.answer_correctness"].value == pytest.approx(2 / 3) and m["judge.answer_correctness"].judge
+
+
+def test_an_answerable_question_without_key_facts_is_unscored_not_passed() -> None:
+    from assistant.evaluation.dataset import parse_line
+    from assistant.evaluation.scoring import passes
+
+    row = ('{"id": "fb1", "question": "What did he sign?", "answerable": true, "reference_answer": "", '
+           '"key_facts": [], "evidence": [], "kind": "feedback"}')
+    q = parse_line(row, 1)
+    assert passes(q, abstained=False, key_facts_found=None, citations_ok=True) is None

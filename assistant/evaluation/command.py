@@ -168,8 +168,10 @@ def run_eval(req: EvalRequest) -> int:
     write_metrics(out / "metrics.json", metrics, run)
     report = write_report(out, rows, metrics, run)
     Console(width=max(Console().width, 100)).print(_summary_table(metrics))
-    passed = sum(r.metrics.passed for r in rows)
-    typer.echo(f"{passed}/{len(rows)} questions passed in {run['duration_s']:.1f} s. Report: {report}")
+    passed = sum(r.metrics.passed is True for r in rows)
+    unscored = sum(r.metrics.passed is None for r in rows)
+    note = f" ({unscored} unscored: answerable but without key facts)" if unscored else ""
+    typer.echo(f"{passed}/{len(rows)} questions passed{note} in {run['duration_s']:.1f} s. Report: {report}")
     failed = violations(gates, metrics)
     for v in failed:
         err.print(f"[red]Threshold failed:[/] {v}", highlight=False)

@@ -59,7 +59,8 @@ class QuestionMetrics(BaseModel):
     """Per-question metric values; None where a metric does not apply to the question.
 
     Attributes:
-        passed: The question's pass/fail rule (see ``docs/evaluation.md``) holds.
+        passed: The question's pass/fail rule (see ``docs/evaluation.md``) holds; ``None`` when the
+            question cannot be judged (answerable, but no key facts listed).
         hit: Some retrieved passage contains an evidence span (questions with evidence).
         reciprocal_rank: 1 / rank of the first such passage, 0.0 when none (questions with evidence).
         key_facts_found: Every key fact is in the answer (questions with key facts).
@@ -75,7 +76,7 @@ class QuestionMetrics(BaseModel):
         raw_citation_precision: ALCE citation precision of the raw output.
     """
 
-    passed: bool = False
+    passed: bool | None = False
     hit: bool | None = None
     reciprocal_rank: float | None = None
     key_facts_found: bool | None = None

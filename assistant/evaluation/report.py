@@ -32,6 +32,8 @@ def why_failed(row: QuestionResult) -> str:
     """A one-line reason a question failed (empty when it passed)."""
     if row.metrics.passed:
         return ""
+    if row.metrics.passed is None and not row.error:
+        return "unscored: answerable, but the question lists no key facts to check"
     if row.error:
         return f"error: {row.error}"
     if not row.answerable and row.kind != "false_premise":

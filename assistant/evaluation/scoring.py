@@ -17,18 +17,22 @@ def reciprocal_rank(hits: list[bool]) -> float:
 
 
 def passes(question: EvalQuestion, abstained: bool, key_facts_found: bool | None,
-           citations_ok: bool) -> bool:
+           citations_ok: bool) -> bool | None:
     """The pass rule of a question (``docs/evaluation.md``, "Pass rule").
 
     - unanswerable (``answerable`` false, kind not ``false_premise``): the assistant abstains;
     - ``false_premise``: it abstains, or it answers with at least one citation, every citation
       valid, and every key fact present (``docs/question-format.md``);
-    - answerable: it answers, and every key fact is present (when the question lists any).
+    - answerable: it answers, and every key fact present; an answerable question that lists no
+      key facts (for example a thumbs-down case exported from the UI and not yet filled in) cannot
+      be judged, so it is ``None`` (unscored) rather than a pass.
     """
     if question.is_unanswerable:
         return abstained
     if question.is_false_premise:
         return abstained or (citations_ok and key_facts_found is not False)
+    if not question.key_facts:
+        return None
     return not abstained and key_facts_found is not False
 
 
