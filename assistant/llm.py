@@ -28,19 +28,38 @@ class ModelUnavailableError(RuntimeError):
 
 
 def extractive_reply(messages: list[BaseMessage]) -> str:
-    """Default script of the fake model: the first sentence of passage [1], cited.
+    """Default script of the fake model: the passage sentence sharing most word stems with the question.
 
-    Falls back to the abstention sentence when the prompt holds no numbered passage.
+    Reads the numbered passages (``[n] text``) and the ``Question:`` line from the last message and
+    copies the sentence sharing the most question word stems, each weighted by 1 / the number of
+    passage sentences holding it, cited with its passage number (ties: earliest). Falls back
+    to the abstention sentence when the prompt holds no numbered passage.
     """
+    from assistant.textutil import STOPWORDS, split_sentences, stem, words
+
     text = str(messages[-1].content) if messages else ""
-    m = re.search(r"^\[1\] (.+?[.!?])(?:\s|$)", text, re.M)
-    if not m:
+    q = re.search(r"^Question:\s*(.+)$", text, re.M)
+    q_words = {stem(w) for w in words(q.group(1)) if w.lower() not in STOPWORDS} if q else set()
+    sentences = [(int(m.group(1)), s.text, {stem(w) for w in words(s.text)})
+                 for m in re.finditer(r"^\[(\d+)\] (.+)$", text, re.M) for s in split_sentences(m.group(2))]
+    df = {t: sum(t in stems for _, _, stems in sentences) for t in q_words}
+    best: tuple[float, str, int] | None = None
+    for n, sent, stems in sentences:
+        score = sum(1.0 / df[t] for t in q_words & stems)  # rarer shared words weigh more (IDF-like)
+        if best is None or score > best[0]:
+            best = (score, sent, n)
+    if best is None:
         return "The documents do not contain the answer."
-    return f"{m.group(1)[:-1]} [1]{m.group(1)[-1]}"
+    sentence, n = best[1], best[2]
+    end = re.search(r"[.!?][\"'”’)]*$", sentence)
+    return f"{sentence[:end.start()]} [{n}]{sentence[end.start():]}" if end else f"{sentence} [{n}]."
 
 
 class ScriptedChatModel(BaseChatModel):
     """A chat model that replies from a script and records what it was sent.
+
+    With no script it answers extractively (:func:`extractive_reply`), so the whole product runs
+    fast and deterministically with ``--llm fake``.
 
     Example:
         >>> model = ScriptedChatModel(replies=["Putin invited him [1]."])
