@@ -1,4 +1,4 @@
-// The chat with the fake model (answers with the first sentence of passage [1], cited) and the real
+// The chat with the fake model (answers by copying the passage sentence that shares the rarest question words, cited) and the real
 // MiniLM embeddings over the bundled article. Run by tests/test_ui_browser.py, which then checks
 // that the thumbs-down given here is in `assistant feedback export`.
 import assert from 'node:assert/strict';
