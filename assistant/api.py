@@ -76,7 +76,7 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
             for ev in assistant.stream(req.question, history):
                 if ev.kind == "final":
                     data = ev.answer.model_dump_json()
-                elif ev.kind == "passages":
+                elif ev.kind in ("passages", "progress"):
                     continue
                 else:
                     data = json.dumps({"text": ev.text}, ensure_ascii=False)

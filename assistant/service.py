@@ -6,6 +6,7 @@ one code path and one answer schema (:mod:`assistant.models`).
 
 from __future__ import annotations
 
+import queue
 import re
 import threading
 import time
@@ -58,13 +59,15 @@ class StreamEvent:
 
     Attributes:
         kind: ``rewrite`` (the standalone question used for retrieval), ``passages`` (retrieval done),
-            ``sentence`` (one verified sentence with its ``[n]`` markers, ready to show), or ``final``.
+            ``progress`` (the model produced a token; nothing to show, but a point where a consumer
+            can stop the answer), ``sentence`` (one verified sentence with its ``[n]`` markers,
+            ready to show), or ``final``.
         text: The rewritten question or the sentence (empty for ``passages``/``final``).
         answer: The complete verified answer, on ``final`` only.
         passages: The retrieved passages, on ``passages``.
     """
 
-    kind: Literal["rewrite", "passages", "sentence", "final"]
+    kind: Literal["rewrite", "passages", "progress", "sentence", "final"]
     text: str = ""
     answer: Answer | None = None
     passages: list[Passage] | None = None
@@ -222,22 +225,19 @@ class Assistant:
         raw = ""
         shown = n_shown = n_chunks = 0
         model_calls += 1
-        with self._generation_lock:
-            for chunk in chain.stream({"passages": format_passages(passages), "question": standalone}):
-                piece = str(getattr(chunk, "content", chunk))
-                if not piece:
-                    continue
-                if first_token_s is None:
-                    first_token_s = time.perf_counter() - t_gen
-                raw += piece
-                n_chunks += 1
-                sentences = self.verifier.split_answer(raw)
-                for sentence in sentences[shown:-1]:  # all complete sentences not yet handled
-                    shown += 1
-                    verdict = self.verifier.verify_sentence(sentence, passages)
-                    if verdict.supported:
-                        n_shown += 1
-                        yield StreamEvent("sentence", text=_marked(verdict))
+        for piece in self._generate(chain, {"passages": format_passages(passages), "question": standalone}):
+            if first_token_s is None:
+                first_token_s = time.perf_counter() - t_gen
+            raw += piece
+            n_chunks += 1
+            yield StreamEvent("progress")
+            sentences = self.verifier.split_answer(raw)
+            for sentence in sentences[shown:-1]:  # all complete sentences not yet handled
+                shown += 1
+                verdict = self.verifier.verify_sentence(sentence, passages)
+                if verdict.supported:
+                    n_shown += 1
+                    yield StreamEvent("sentence", text=_marked(verdict))
         generation_s = time.perf_counter() - t_gen
         # A generation that used its whole token budget stopped mid-sentence: its unfinished last
         # sentence is not a claim the model made, so the verifier drops it.
@@ -250,6 +250,49 @@ class Assistant:
         timings = Timings(retrieval_s=retrieval_s, first_token_s=first_token_s, generation_s=generation_s,
                           total_s=time.perf_counter() - t0, model_calls=model_calls)
         yield StreamEvent("final", answer=self._answer(q, standalone, raw, passages, verification, timings))
+
+    def _generate(self, chain, inputs: dict) -> Iterator[str]:  # noqa: ANN001 - a LangChain runnable
+        """Stream the model's text pieces from a worker thread that holds the generation lock.
+
+        The consumer never holds the lock while it renders, and closing this generator (the user
+        pressed Stop, the client went away) stops the model at its next token instead of letting it
+        run to ``max_tokens``.
+        """
+        pieces: queue.Queue = queue.Queue()
+        cancel = threading.Event()
+        done = object()
+
+        def produce() -> None:
+            try:
+                with self._generation_lock:
+                    if cancel.is_set():
+                        return
+                    it = iter(chain.stream(inputs))
+                    try:
+                        for chunk in it:
+                            if cancel.is_set():
+                                break
+                            piece = str(getattr(chunk, "content", chunk))
+                            if piece:
+                                pieces.put(piece)
+                    finally:
+                        close = getattr(it, "close", None)
+                        if close:
+                            close()
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+                pieces.put(exc)
+            finally:
+                pieces.put(done)
+
+        worker = threading.Thread(target=produce, name="generation", daemon=True)
+        worker.start()
+        try:
+            while (item := pieces.get()) is not done:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancel.set()
 
     def _answer(self, question: str, standalone: str, raw: str, passages: list[Passage],
                 v: Verification, timings: Timings) -> Answer:

@@ -91,6 +91,9 @@ class ChatController:
         status = SEARCHING
         try:
             for ev in self.assistant.stream(q, turns):
+                if ev.kind == "progress":  # a token: nothing new to show, but Stop can take effect here
+                    yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    continue
                 if ev.kind == "rewrite":
                     rewrite = ev.text
                 elif ev.kind == "passages":

@@ -1,0 +1,84 @@
+"""The read path with the scripted fake model: streaming, stopping, validation before any model call."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from assistant.composition import build_assistant, build_store, ensure_indexed
+from assistant.llm import ScriptedChatModel
+from assistant.service import QuestionError
+
+LONG = "Kan Zaw is the junta's investment minister [1]. " * 200
+
+
+class CountingModel(ScriptedChatModel):
+    """Scripted model that counts the tokens it produced (a slow model: 2 ms a token)."""
+
+    produced: int = 0
+
+    def _stream(self, *args: Any, **kwargs: Any):
+        for chunk in super()._stream(*args, **kwargs):
+            self.produced += 1
+            time.sleep(0.002)
+            yield chunk
+
+
+@pytest.fixture
+def assistant_with(fake_settings):
+    store = build_store(fake_settings)
+    ensure_indexed(fake_settings, store)
+
+    def make(model):
+        return build_assistant(fake_settings, store=store, llm=model)
+
+    return make
+
+
+def test_closing_the_stream_stops_the_model(assistant_with) -> None:
+    model = CountingModel(replies=[LONG])
+    a = assistant_with(model)
+    events = a.stream("Who is the junta's investment minister?")
+    for ev in events:
+        if ev.kind == "progress":  # the first token: stop mid-sentence
+            break
+    events.close()  # what Gradio does when the user presses Stop
+    time.sleep(0.2)
+    total = len(LONG.split())
+    assert model.produced < 20, f"the model went on: {model.produced} of {total} tokens"
+    # the lock was released: another question can be answered at once
+    done = threading.Event()
+    threading.Thread(target=lambda: (a.ask("Who is the junta's investment minister?"), done.set()), daemon=True).start()
+    model.replies.append("Kan Zaw is the junta's investment minister [1].")
+    assert done.wait(10)
+
+
+def test_a_model_error_reaches_the_caller(assistant_with) -> None:
+    class Broken(ScriptedChatModel):
+        def _stream(self, *args: Any, **kwargs: Any):
+            raise RuntimeError("model crashed")
+            yield  # pragma: no cover
+
+    with pytest.raises(RuntimeError, match="model crashed"):
+        assistant_with(Broken()).ask("Who is the junta's investment minister?")
+
+
+def test_bad_questions_never_reach_the_model(assistant_with) -> None:
+    model = ScriptedChatModel()
+    a = assistant_with(model)
+    for q in ["", "  ", "x" * 5000, "\udcff"]:
+        with pytest.raises(QuestionError):
+            a.ask(q)
+    assert model.calls == []
+
+
+def test_the_model_is_sent_the_numbered_passages_and_the_question(assistant_with) -> None:
+    model = ScriptedChatModel()
+    answer = assistant_with(model).ask("Who is the junta's investment minister?")
+    prompt = str(model.calls[0][-1].content)
+    assert prompt.count("\n[") + prompt.startswith("[") == len(answer.passages)
+    assert "[1] " in prompt and "Question: Who is the junta's investment minister?" in prompt
+    assert not answer.abstained and "Kan Zaw" in answer.answer
