@@ -28,7 +28,8 @@ answer and the numbered passages the prompt showed it:
 4. **Answer-level checks.** The kept sentences must address the question: at least one content
    word of the question (by stem) appears in the kept sentences (topical relevance), and a
    question asking for a quantity (how many, how much, price, cost, population, percentage...)
-   must be answered with a number, and a "when" question with a date or time word (expected
+   must be answered with a number, from evidence that names the attribute asked for (a
+   "population" question is not answered by a date), and a "when" question with a date or time word (expected
    answer type, after the NUM class of Li & Roth, "Learning Question Classifiers", COLING 2002).
    Relevance is judged on the question's *focus terms* (see :meth:`GroundingVerifier.answer_check`). Sentences in which the model itself says it
    cannot answer are not claims and are removed.
@@ -81,6 +82,12 @@ _NUMBER_WORDS = frozenset(
 _QUANTITY_QUESTION = re.compile(
     r"\b(how (many|much|long|old|far|big|large)|price|cost|population|percent(age)?|number of|amount|what year|"
     r"how often|size of|total)\b",
+    re.I,
+)
+#: Measured attributes: a number answers "what is the price" only if the evidence is about a price.
+_ATTRIBUTE = re.compile(
+    r"\b(price|cost|population|percentage|percent|budget|salary|revenue|income|value|worth|weight|height|"
+    r"length|area|size|age|speed|temperature|distance)\b",
     re.I,
 )
 _TIME_QUESTION = re.compile(r"^\s*when\b|\bwhat (year|date|month|day|time)\b|\bhow long ago\b", re.I)
@@ -409,6 +416,11 @@ class GroundingVerifier:
         if _QUANTITY_QUESTION.search(question):
             if not any(is_number(w) or w.lower() in _NUMBER_WORDS for w in ws):
                 return "the question asks for a quantity and no supported sentence gives one"
+            attribute = _ATTRIBUTE.search(question)
+            evidence = " ".join(kept + [c.quote for c in citations]).lower()
+            if attribute and stem(attribute.group(1)) not in {stem(w) for w in words(evidence)}:
+                return (f"the question asks for the {attribute.group(1).lower()} and neither the answer nor its "
+                        "sources mention it")
         if _TIME_QUESTION.search(question):
             if not any(is_number(w) or w.lower() in _TIME_WORDS for w in ws):
                 return "the question asks when and no supported sentence gives a time"

@@ -86,10 +86,10 @@ def test_report_lists_failing_questions_first_and_embeds_the_plots(dev_run: Path
 def test_fail_under_exits_1_and_names_the_metric(data_dir: Path, small_set: Path, tmp_path: Path) -> None:
     ok = _eval(data_dir, str(small_set), "--out", str(tmp_path / "a"), "--fail-under", "pass_rate=0.0")
     assert ok.exit_code == 0, ok.output
-    bad = _eval(data_dir, str(small_set), "--out", str(tmp_path / "b"), "--fail-under", "pass_rate=1.01",
+    bad = _eval(data_dir, str(small_set), "--out", str(tmp_path / "b"), "--fail-under", "pass_rate=1.0",
                 "--fail-under", "hit_rate@k=0")
     assert bad.exit_code == 1
-    assert "pass_rate" in bad.stderr and "below the minimum 1.01" in bad.stderr and "hit_rate@k" not in bad.stderr
+    assert "pass_rate" in bad.stderr and "below the minimum 1 " in bad.stderr and "hit_rate@k" not in bad.stderr
 
 
 def test_fail_over_and_threshold_files(data_dir: Path, small_set: Path, tmp_path: Path) -> None:
@@ -158,3 +158,11 @@ def test_compare_prints_each_metric_with_both_values_and_the_difference(dev_run:
     assert "model: A='scripted-fake' B='other-model'" in result.stdout
     missing = runner.invoke(app, ["eval", "--compare", str(dev_run / "metrics.json"), str(tmp_path / "none.json")])
     assert missing.exit_code == 2 and "no such file" in missing.stderr
+
+
+def test_a_gate_on_a_kind_the_set_lacks_is_a_usage_error_before_the_run(data_dir: Path, small_set: Path,
+                                                                         tmp_path: Path) -> None:
+    r = _eval(data_dir, str(small_set), "--out", str(tmp_path / "k"), "--fail-under", "pass_rate.nosuchkind=0.5")
+    assert r.exit_code == 2
+    assert "no question of kind 'nosuchkind'" in r.stderr
+    assert not (tmp_path / "k" / "results.jsonl").exists()

@@ -83,3 +83,11 @@ def test_the_committed_thresholds_file_is_valid_and_gates_both_ways() -> None:
     assert bounds == {"min", "max"}
     names = {t.metric for t in gates}
     assert {"hit_rate@k", "key_fact_accuracy", "abstention_recall", "citation_validity"} <= names
+
+
+@pytest.mark.parametrize("text", ["pass_rate=1.5", "key_fact_accuracy=-0.1", "hit_rate@k=2"])
+def test_a_proportion_threshold_outside_0_1_is_refused(text: str) -> None:
+    from assistant.evaluation.thresholds import ThresholdError, parse_assignment
+
+    with pytest.raises(ThresholdError, match="between 0 and 1"):
+        parse_assignment(text, "min")

@@ -158,3 +158,12 @@ def test_when_question_needs_a_time(passages) -> None:
     assert r.abstained and "when" in (r.abstention_reason or "")
     dated = V.verify("When was the Dawei project suspended?", "The Dawei project was suspended in 2013 [3].", passages)
     assert not dated.abstained
+
+
+def test_a_number_about_something_else_does_not_answer_a_quantity_question(passages) -> None:
+    raw = "The Dawei project was suspended in 2013 [3]."
+    r = V.verify("What is the population of the Dawei region?", raw, passages)
+    assert r.abstained and "population" in (r.abstention_reason or "")
+    ok = V.verify("How many visits has Min Aung Hlaing made to Russia?",
+                  "Min Aung Hlaing has made three visits to Russia [1].", passages)
+    assert not ok.abstained

@@ -115,6 +115,7 @@ def run_eval(req: EvalRequest) -> int:
     from assistant.evaluation.report import write_report
     from assistant.evaluation.runner import run_questions
     from assistant.evaluation.sources import SourceTexts
+    from assistant.evaluation.specs import PER_KIND_PREFIX
     from assistant.evaluation.thresholds import violations
     from index.errors import DocumentError
 
@@ -126,6 +127,12 @@ def run_eval(req: EvalRequest) -> int:
         raise UsageError(str(exc)) from None
     for e in qset.errors:
         err.print(f"[yellow]Skipped malformed line[/] {req.questions}:{e.line}: {e.message}", markup=True, highlight=False)
+    kinds = {q.kind for q in qset.questions}
+    for gate in gates:  # a per-kind gate on a kind the set does not have could never be measured
+        kind = gate.metric.removeprefix(PER_KIND_PREFIX)
+        if gate.metric.startswith(PER_KIND_PREFIX) and kind not in kinds:
+            raise UsageError(f"{gate.origin}: no question of kind {kind!r} in {req.questions} "
+                             f"(kinds: {', '.join(sorted(kinds))})")
     settings = _settings(req)
     try:
         sources = SourceTexts.from_files(req.sources)

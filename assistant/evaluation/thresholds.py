@@ -56,6 +56,10 @@ def _make(metric: str, value: object, bound: Bound, origin: str) -> Threshold:
         raise ThresholdError(f"{origin}: {metric} is LLM-judged and informative only; it cannot be a gate")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ThresholdError(f"{origin}: {metric}: the threshold must be a finite number, got {value!r}")
+    if spec.unit == "" and metric != "model_calls.mean" and not 0.0 <= value <= 1.0:
+        raise ThresholdError(f"{origin}: {metric} is a proportion; its threshold must be between 0 and 1, got {value}")
+    if value < 0:
+        raise ThresholdError(f"{origin}: {metric}: the threshold cannot be negative, got {value}")
     if bound == "min" and not spec.higher_is_better:
         raise ThresholdError(f"{origin}: lower is better for {metric}; give it a maximum (--fail-over, [max])")
     if bound == "max" and spec.higher_is_better:
