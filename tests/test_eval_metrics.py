@@ -174,3 +174,16 @@ def test_source_texts_load_files_as_the_indexer_does(tmp_path) -> None:  # noqa:
     assert "myanmar-russia-visit.txt" in texts.names() and texts.get("other.txt") is None
     with pytest.raises(DocumentError):
         SourceTexts.from_files([tmp_path / "missing.txt"])
+
+
+def test_compare_flags_a_difference_on_too_few_items_instead_of_ranking_it() -> None:
+    from assistant.evaluation.compare import verdict
+
+    def mv(value: float, n: int, ci: tuple[float, float]):
+        from assistant.evaluation.aggregate import MetricValue
+
+        return MetricValue(value=value, n=n, ci95=ci, interval="wilson")
+
+    assert verdict(mv(0.8, 13, (0.6, 0.9)), mv(1.0, 2, (1.0, 1.0))) == "better (n<5: too few to tell)"
+    assert verdict(mv(0.2, 40, (0.1, 0.3)), mv(0.9, 40, (0.8, 0.95))) == "better"
+    assert verdict(mv(0.5, 40, (0.3, 0.7)), mv(0.6, 40, (0.4, 0.8))) == "better (overlap)"

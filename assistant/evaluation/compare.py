@@ -22,11 +22,17 @@ def _fmt(m: MetricValue | None) -> str:
     return f"{m.value:.3f}{m.unit} (n={m.n})"
 
 
+#: Below this n a bootstrap or Wilson interval says little; differences are flagged, not ranked.
+MIN_N = 5
+
+
 def verdict(a: MetricValue | None, b: MetricValue | None) -> str:
     """``better``, ``worse``, ``same``, or ``-`` (not measured on one side), judged by the metric's direction.
 
     "same" means equal to 4 significant digits; the report says nothing about significance, but
-    ``overlap`` marks differences whose 95% intervals overlap.
+    ``overlap`` marks differences whose 95% intervals overlap, and a side measured on fewer than
+    :data:`MIN_N` items is marked as too few to tell (a bootstrap interval of 2 values collapses and
+    would not show the overlap).
     """
     if a is None or b is None or a.value is None or b.value is None:
         return "-"
@@ -34,7 +40,9 @@ def verdict(a: MetricValue | None, b: MetricValue | None) -> str:
         return "same"
     up = b.value > a.value
     word = "better" if up == b.higher_is_better else "worse"
-    if a.ci95 and b.ci95 and a.ci95[0] <= b.ci95[1] and b.ci95[0] <= a.ci95[1]:
+    if min(a.n, b.n) < MIN_N:
+        word += f" (n<{MIN_N}: too few to tell)"
+    elif a.ci95 and b.ci95 and a.ci95[0] <= b.ci95[1] and b.ci95[0] <= a.ci95[1]:
         word += " (overlap)"
     return word
 
