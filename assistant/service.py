@@ -28,6 +28,18 @@ class QuestionError(ValueError):
 _INVISIBLE = " \t\n\r\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff"
 
 
+_PRONOUN = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|these|those)\b", re.I)
+
+
+def _depends_on_conversation(question: str) -> bool:
+    """True for a follow-up that needs the conversation: a pronoun, or a short question naming nothing."""
+    if _PRONOUN.search(question):
+        return True
+    tokens = question.split()
+    names = [t for t in tokens[1:] if t[:1].isupper() or any(ch.isdigit() for ch in t)]
+    return len(tokens) <= 4 and not names
+
+
 def check_question(question: str, max_chars: int) -> str:
     """Validate and normalise a question (see :meth:`Assistant.check_question`)."""
     if not isinstance(question, str) or not question.strip(_INVISIBLE):
@@ -141,16 +153,17 @@ class Assistant:
     def condense(self, question: str, history: list[Turn]) -> str:
         """Rewrite a follow-up into a standalone question using the last ``history_turns`` turns.
 
-        Returns the question unchanged when there is no history. The model's rewrite is used only
-        when it is usable: a question (ending in "?"), not implausibly long, and not the follow-up
-        unchanged when the follow-up depends on the conversation (it has a pronoun such as he, it,
-        they, this, or at most four words). Small models often answer instead of rewriting, or
-        refuse; then a dependent follow-up is followed by the previous question in parentheses,
-        which carries the names a pronoun refers to ("What did he sign? (Who is the junta's
-        investment minister?)"), and any other question is used as asked.
+        Only a question that depends on the conversation is rewritten: one with a pronoun (he, it,
+        they, this...), or a short one (at most four words) that names nothing itself ("And the
+        price?"). Any other question, such as "What is Rosatom?", is used as asked, with no model
+        call. The model's rewrite is used when it is usable: a question (ending in "?"), not
+        implausibly long, and not the follow-up unchanged. Small models often answer instead of
+        rewriting, or refuse; then the follow-up is followed by the previous question in
+        parentheses, which carries the names a pronoun refers to ("What did he sign? (Who is the
+        junta's investment minister?)").
         """
         turns = history[-self.settings.history_turns:] if self.settings.history_turns else []
-        if not turns:
+        if not turns or not _depends_on_conversation(question):
             return question
         lines = []
         for t in turns:
@@ -162,13 +175,10 @@ class Assistant:
         text = str(getattr(out, "content", out)).strip().splitlines()
         rewrite = text[0].strip().strip('"').strip() if text else ""
         rewrite = rewrite.removeprefix("Standalone question:").strip()
-        refers = re.search(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|these|those)\b",
-                           question, re.I)
-        dependent = bool(refers) or len(question.split()) <= 4
         same = re.sub(r"\W+", " ", rewrite).strip().lower() == re.sub(r"\W+", " ", question).strip().lower()
-        if rewrite.endswith("?") and len(rewrite) <= 3 * len(question) + 200 and not (same and dependent):
+        if rewrite.endswith("?") and len(rewrite) <= 3 * len(question) + 200 and not same:
             return rewrite
-        return f"{question} ({turns[-1].question[:_TURN_CHARS]})" if dependent else question
+        return f"{question} ({turns[-1].question[:_TURN_CHARS]})"
 
     # -- answering ------------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ answer and the numbered passages the prompt showed it:
      compared by Snowball stem) occur in the window, and at most :data:`MAX_UNSUPPORTED_WORDS`
      of them do not.
 
-   Cited passages are tried first; a sentence unsupported by the passage it cites but supported
+   A sentence that names the same multi-word name twice ("X is expected to meet with X") is
+   degenerate and removed. Cited passages are tried first; a sentence unsupported by the passage it cites but supported
    by another retrieved passage is re-cited to that passage; a sentence with no citation gets
    the best supporting passage's citation. The citation's ``quote`` is the supporting window's
    exact source text.
@@ -152,6 +153,24 @@ class Verification:
             ids = sorted({c.passage_id for c in self.citations if c.sentence_index == i})
             parts.append(with_markers(s, ids))
         return " ".join(parts)
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+")
+
+
+def _repeated_name(text: str) -> str | None:
+    """A multi-word name said twice in one sentence ("X is expected to meet with X"), else None.
+
+    Small models fill the slot they cannot answer with the subject again; the sentence then passes
+    word-overlap checks while saying nothing true.
+    """
+    seen: set[str] = set()
+    for m in _NAME_RUN.finditer(text):
+        name = re.sub(r"['’]s$", "", m.group(0))
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _repeats(verdict: SentenceVerdict, kept: list[str], citations: list[Citation]) -> bool:
@@ -314,6 +333,10 @@ class GroundingVerifier:
             return SentenceVerdict(text, False, reason="no content", dropped_markers=dropped)
         if _SELF_ABSTENTION.search(normalize_quotes(text)):
             return SentenceVerdict(text, False, reason="the model said it cannot answer", dropped_markers=dropped)
+        repeated = _repeated_name(text)
+        if repeated:
+            return SentenceVerdict(text, False, reason=f"degenerate: the name {repeated!r} stands on both sides of the claim",
+                                   dropped_markers=dropped)
         ordered = [by_id[i] for i in dict.fromkeys(cited)] + [p for p in passages if p.passage_id not in cited]
         verdict = self._support(text, ordered, index, dropped)
         if verdict.supported:

@@ -82,3 +82,17 @@ def test_the_model_is_sent_the_numbered_passages_and_the_question(assistant_with
     assert prompt.count("\n[") + prompt.startswith("[") == len(answer.passages)
     assert "[1] " in prompt and "Question: Who is the junta's investment minister?" in prompt
     assert not answer.abstained and "Kan Zaw" in answer.answer
+
+
+def test_a_standalone_question_after_others_is_searched_as_asked_without_a_model_call(assistant_with) -> None:
+    from assistant.service import Turn
+
+    model = ScriptedChatModel()
+    a = assistant_with(model)
+    history = [Turn("Who is the junta's investment minister?", "Kan Zaw is the junta's investment minister [1].")]
+    assert a.condense("What is Rosatom?", history) == "What is Rosatom?"
+    assert a.condense("Which Russian corporation is Myanmar negotiating with?", history).startswith("Which Russian")
+    assert model.calls == []
+    model.replies.append("What did Kan Zaw sign?")
+    assert a.condense("What did he sign?", history) == "What did Kan Zaw sign?"
+    assert len(model.calls) == 1

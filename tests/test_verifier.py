@@ -167,3 +167,9 @@ def test_a_number_about_something_else_does_not_answer_a_quantity_question(passa
     ok = V.verify("How many visits has Min Aung Hlaing made to Russia?",
                   "Min Aung Hlaing has made three visits to Russia [1].", passages)
     assert not ok.abstained
+
+
+def test_a_sentence_naming_its_subject_as_its_object_is_removed(passages) -> None:
+    raw = "Min Aung Hlaing is expected to meet with Min Aung Hlaing, the head of Myanmar's besieged military junta [2]."
+    r = V.verify("Which Russian officials is Min Aung Hlaing expected to meet?", raw, passages)
+    assert r.abstained and "degenerate" in r.removed[0].reason

@@ -17,8 +17,8 @@ from ui.render import md_text
 EXAMPLES = [
     "What did Min Aung Hlaing praise Putin for?",
     "Who is the junta's investment minister?",
-    "Which Russian officials is Min Aung Hlaing expected to meet?",
-    "When did Min Aung Hlaing overthrow Myanmar's elected government?",
+    "How did the Global New Light of Myanmar describe the trip?",
+    "What did Putin's office say the two sides planned to adopt?",
 ]
 
 HEADER = """
