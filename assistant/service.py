@@ -254,9 +254,7 @@ class Assistant:
         truncated = n_chunks >= self.settings.max_tokens
         verification = self.verifier.verify(standalone, raw, passages, truncated=truncated)
         if not verification.abstained and len(verification.sentences) > n_shown:
-            last = verification.sentences[-1]
-            yield StreamEvent("sentence", text=with_markers(last, sorted(
-                {c.passage_id for c in verification.citations if c.sentence_index == len(verification.sentences) - 1})))
+            yield StreamEvent("sentence", text=verification.marked(len(verification.sentences) - 1))
         timings = Timings(retrieval_s=retrieval_s, first_token_s=first_token_s, generation_s=generation_s,
                           total_s=time.perf_counter() - t0, model_calls=model_calls)
         yield StreamEvent("final", answer=self._answer(q, standalone, raw, passages, verification, timings))

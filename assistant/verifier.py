@@ -148,11 +148,11 @@ class Verification:
 
         if self.abstained:
             return ABSTENTION_TEXT
-        parts = []
-        for i, s in enumerate(self.sentences):
-            ids = sorted({c.passage_id for c in self.citations if c.sentence_index == i})
-            parts.append(with_markers(s, ids))
-        return " ".join(parts)
+        return " ".join(self.marked(i) for i in range(len(self.sentences)))
+
+    def marked(self, i: int) -> str:
+        """Kept sentence ``i`` followed by the ``[n]`` markers of its citations."""
+        return with_markers(self.sentences[i], sorted({c.passage_id for c in self.citations if c.sentence_index == i}))
 
 
 _NAME_RUN = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+")
