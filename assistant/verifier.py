@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.models import Citation, Passage, RemovedSentence
 from assistant.textutil import (
@@ -218,7 +219,6 @@ def _claim(text: str) -> _Claim:
 
 @dataclass(frozen=True)
 class _Window:
-    passage: Passage
     start: int  # offset within passage.text
     end: int
     lower_words: frozenset[str]
@@ -226,16 +226,21 @@ class _Window:
     numbers: frozenset[str]
 
 
-def _windows(passage: Passage) -> list[_Window]:
-    sents = split_sentences(passage.text)
+@lru_cache(maxsize=512)
+def _windows(text: str) -> tuple[_Window, ...]:
+    """Support windows of a passage text (one sentence, or two adjacent ones), with their words.
+
+    Cached by text: every answer sentence, clause-trim attempt and streamed sentence of an answer is
+    checked against the same few passages.
+    """
+    sents = split_sentences(text)
     spans: list[tuple[int, int]] = [(s.start, s.end) for s in sents]
     spans += [(a.start, b.end) for a, b in zip(sents, sents[1:])]
     out = []
     for start, end in spans:
-        ws = words(passage.text[start:end])
+        ws = words(text[start:end])
         out.append(
             _Window(
-                passage=passage,
                 start=start,
                 end=end,
                 lower_words=frozenset(w.lower() for w in ws),
@@ -243,7 +248,7 @@ def _windows(passage: Passage) -> list[_Window]:
                 numbers=frozenset(canonical_number(w) for w in ws if is_number(w)),
             )
         )
-    return out
+    return tuple(out)
 
 
 def _coverage(claim: _Claim, win: _Window) -> tuple[float, int] | None:
@@ -358,7 +363,7 @@ class GroundingVerifier:
         all_windows: list[_Window] = []
         for passage in ordered:
             best: tuple[float, int, _Window] | None = None
-            wins = _windows(passage)
+            wins = _windows(passage.text)
             all_windows += wins
             for win in wins:
                 got = _coverage(claim, win)
