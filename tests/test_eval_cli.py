@@ -55,15 +55,28 @@ def test_results_have_one_row_per_question_with_answer_citations_passages_metric
 
 def test_metrics_json_has_every_aggregate_with_n_and_interval(dev_run: Path) -> None:
     doc = json.loads((dev_run / "metrics.json").read_text(encoding="utf-8"))
-    assert doc["run"]["k"] == 3 and doc["run"]["questions"] == 16 and doc["run"]["llm_backend"] == "fake"
+    questions = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert doc["run"]["k"] == 3 and doc["run"]["questions"] == len(questions) and doc["run"]["llm_backend"] == "fake"
+    assert doc["run"]["set_kind"] == "questions"
     m = doc["metrics"]
-    for name in ("hit_rate@k", "mrr@k", "citation_validity", "citation_recall", "citation_precision", "faithfulness",
+    for name in ("hit_rate@k", "mrr@k", "citation_validity", "verifier_citation_recall", "verifier_citation_precision",
+                 "verifier_agreement", "answer_accuracy", "correct_decline_rate",
                  "key_fact_accuracy", "abstention_recall", "false_abstention_rate", "false_premise_pass_rate",
                  "latency.retrieval_s.p95", "latency.time_to_first_token_s.p50", "latency.total_s.p95",
                  "model_calls.mean", "pass_rate.fact", "pass_rate.unanswerable"):
         assert m[name]["n"] > 0 and len(m[name]["ci95"]) == 2, name
         assert m[name]["ci95"][0] <= m[name]["value"] <= m[name]["ci95"][1], name
-    assert m["abstention_recall"]["n"] == 3 and m["key_fact_accuracy"]["n"] == 12
+    must_decline = [q for q in questions if not q["answerable"] and q["kind"] not in ("false_premise", "stated_unknown")]
+    answerable = [q for q in questions if q["answerable"] and q["key_facts"]]
+    declines = [q for q in questions if q["kind"] in ("unanswerable", "stated_unknown", "false_premise", "injection")]
+    assert m["abstention_recall"]["n"] == len(must_decline)
+    # every answerable kind (fact, yes_no, quantity, other_language) counts, not only fact
+    assert m["key_fact_accuracy"]["n"] == m["answer_accuracy"]["n"] == len(answerable)
+    assert {q["kind"] for q in answerable} > {"fact"}
+    assert m["false_abstention_rate"]["n"] == sum(q["answerable"] for q in questions)
+    assert m["correct_decline_rate"]["n"] == len(declines)
+    for name in ("faithfulness", "citation_recall", "citation_precision"):
+        assert name not in m  # renamed: the verifier's agreement with itself is not faithfulness
     # the fake model's answers are verified passage sentences: every citation checks out against the file
     assert m["citation_validity"]["value"] == 1.0
 

@@ -62,7 +62,7 @@ def test_answerable_question_with_hit_at_rank_two_valid_citation_and_key_fact(co
     assert [p.hit for p in row.retrieved] == [False, True]
     assert m.key_facts_found and m.missing_key_facts == []
     assert (m.citations_valid, m.citations_total) == (1, 1) and row.citations[0].checked_against == "file"
-    assert (m.sentences_supported, m.sentences_total, m.citation_recall, m.citation_precision) == (1, 1, 1.0, 1.0)
+    assert (m.sentences_supported, m.sentences_total, m.verifier_citation_recall, m.verifier_citation_precision) == (1, 1, 1.0, 1.0)
     assert m.passed
 
 
@@ -83,7 +83,7 @@ def test_abstaining_on_an_answerable_question_fails_and_on_an_unanswerable_passe
                        SourceTexts.from_files(), GroundingVerifier())
     assert not row.metrics.passed and row.metrics.key_facts_found is False
     assert (row.metrics.hit, row.metrics.reciprocal_rank) == (False, 0.0)
-    assert row.metrics.citation_recall is None  # abstained: no statement to score
+    assert row.metrics.verifier_citation_recall is None  # abstained: no statement to score
     unanswerable = _q(answerable=False, kind="unanswerable", question="What is the population of Myanmar?")
     assert score_answer(unanswerable, _answer([p], None), SourceTexts.from_files(), GroundingVerifier()).metrics.passed
     quote = p.text[:60]
@@ -127,9 +127,9 @@ def _row(i: int, kind: str = "fact", answerable: bool = True, passed: bool = Tru
 
 ROWS = [
     _row(1, hit=True, reciprocal_rank=1.0, key_facts_found=True, citations_valid=2, citations_total=2,
-         sentences_supported=2, sentences_total=2, citation_recall=1.0, citation_precision=1.0, total=1.0),
+         sentences_supported=2, sentences_total=2, verifier_citation_recall=1.0, verifier_citation_precision=1.0, total=1.0),
     _row(2, hit=True, reciprocal_rank=0.5, key_facts_found=False, passed=False, citations_valid=0,
-         citations_total=1, sentences_supported=0, sentences_total=1, citation_recall=0.0, citation_precision=0.0,
+         citations_total=1, sentences_supported=0, sentences_total=1, verifier_citation_recall=0.0, verifier_citation_precision=0.0,
          total=2.0),
     _row(3, hit=False, reciprocal_rank=0.0, key_facts_found=False, passed=False, abstained=True, total=3.0),
     _row(4, kind="unanswerable", answerable=False, abstained=True, total=4.0),
@@ -143,8 +143,8 @@ def test_aggregates_have_the_known_values_and_populations() -> None:
     m = aggregate(ROWS)
     expect = {
         "hit_rate@k": (3 / 4, 4), "mrr@k": ((1 + 0.5 + 0 + 1 / 3) / 4, 4),
-        "citation_validity": (2 / 3, 3), "faithfulness": (2 / 3, 3),
-        "citation_recall": (0.5, 2), "citation_precision": (0.5, 2),
+        "citation_validity": (2 / 3, 3), "verifier_agreement": (2 / 3, 3),
+        "verifier_citation_recall": (0.5, 2), "verifier_citation_precision": (0.5, 2),
         "key_fact_accuracy": (1 / 3, 3), "false_abstention_rate": (1 / 3, 3),
         "abstention_recall": (1 / 2, 2), "false_premise_pass_rate": (1.0, 1),
         "pass_rate": (3 / 7, 7), "pass_rate.fact": (1 / 4, 4), "pass_rate.unanswerable": (1 / 2, 2),

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from assistant.evaluation.dataset import DECLINE_KINDS, must_abstain
 from assistant.evaluation.records import QuestionResult
-from assistant.evaluation.specs import PER_KIND_PREFIX, spec_for
+from assistant.evaluation.specs import ANSWER_KIND_PREFIX, PER_KIND_PREFIX, spec_for
 from assistant.evaluation.stats import bootstrap_interval, percentile, wilson_interval
 
 
@@ -32,6 +33,7 @@ class MetricValue(BaseModel):
         higher_is_better: Direction.
         unit: ``s`` for seconds, empty otherwise.
         judge: LLM-judged (informative, never a gate).
+        count: For shares of a population (``answer_kind.<name>``), how many items had it.
     """
 
     value: float | None
@@ -43,9 +45,11 @@ class MetricValue(BaseModel):
     higher_is_better: bool = True
     unit: str = ""
     judge: bool = False
+    count: int | None = None
 
 
-def _described(name: str, value: MetricValue) -> MetricValue:
+def described(name: str, value: MetricValue) -> MetricValue:
+    """``value`` with the label, group, unit and direction of metric ``name`` from the catalogue."""
     spec = spec_for(name)
     if spec is None:  # pragma: no cover - every name used below is in the catalogue
         raise KeyError(name)
@@ -80,21 +84,32 @@ def _p(q: float) -> Callable[[np.ndarray], float]:
 def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
     """Every aggregate metric of a run.
 
-    Formulas (population in brackets; "answered" = no error and not abstained):
+    Formulas (population in brackets; "answered" = no error and not declined; "declined" = the
+    fixed abstention or an ``answer_kind`` of ``abstained``/``declined``; proportions carry a Wilson
+    1927 interval):
 
     - ``hit_rate@k`` = questions with a hit in the top k / questions [with evidence]. ``mrr@k`` = mean
       of 1/rank of the first hit, 0 when none [with evidence] (Voorhees, TREC-8 QA track, 1999).
     - ``citation_validity`` = valid citations / citations [all citations of all answers].
-    - ``citation_recall``, ``citation_precision`` = mean over answered questions of ALCE's per-answer
-      scores (Gao et al. 2023; :func:`assistant.evaluation.citations.alce_scores`), verifier proxy.
-      ``raw_citation_*`` the same on the model's unverified output [answerable questions the model
-      was asked].
-    - ``faithfulness`` = answer sentences supported by their cited passages / answer sentences
-      [all sentences of answered questions], verifier proxy.
+    - ``verifier_citation_recall``, ``verifier_citation_precision`` = mean over answered questions of
+      ALCE's per-answer scores (Gao et al. 2023; :func:`assistant.evaluation.citations.alce_scores`)
+      with the product's verifier as the NLI model. ``verifier_agreement`` = answer sentences the
+      verifier supports from their cited passages / answer sentences [all sentences of answered
+      questions]. All three are the verifier's agreement with its own decisions, not faithfulness:
+      never gates. ``raw_citation_*`` = the ALCE scores on the model's unverified output
+      [answerable questions the model was asked].
+    - ``answer_accuracy`` = answered, every key fact present, and no shown sentence rejected by
+      ``verify_sentence`` re-run on it against the answer's passages / questions [answerable, with
+      key facts; every answerable kind: ``fact``, ``yes_no``, ``quantity``, ``other_language``...].
     - ``key_fact_accuracy`` = answered with every key fact / questions [answerable, with key facts].
-    - ``abstention_recall`` = abstained / questions [unanswerable]. ``false_abstention_rate`` =
-      abstained / questions [answerable]. ``false_premise_pass_rate`` = passed / questions
-      [false_premise]. ``pass_rate`` and ``pass_rate.<kind>`` = passed / questions [all; per kind].
+    - ``correct_decline_rate`` = passed / questions [kinds ``unanswerable``, ``stated_unknown``,
+      ``false_premise``, ``injection``; errors fail].
+    - ``abstention_recall`` = declined / questions [answerable false, kind neither ``false_premise``
+      nor ``stated_unknown``]. ``false_abstention_rate`` = declined / questions [answerable, every
+      kind]. ``false_premise_pass_rate`` = passed / questions [false_premise]. ``pass_rate`` and
+      ``pass_rate.<kind>`` = passed / questions [all; per kind].
+    - ``answer_kind.<name>`` = questions answered with ``Answer.answer_kind == name`` / questions
+      [no error, the assistant records a kind], with the ``count``; informative only.
     - ``latency.*.p50``/``p95`` = percentiles of ``Answer.timings`` (seconds): ``retrieval_s``,
       ``first_token_s`` [questions where the model was called], ``total_s``.
       ``model_calls.mean`` = mean model calls per question.
@@ -106,7 +121,7 @@ def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
         Metric name -> value, in catalogue order, per-kind pass rates last.
     """
     ok = [r for r in rows if r.error is None]
-    answered = [r for r in ok if not r.abstained]
+    answered = [r for r in ok if not r.declined]
     timed = [r.timings for r in ok if r.timings is not None]
     first_tokens = [t.first_token_s for t in timed if t.first_token_s is not None]
     out: dict[str, MetricValue] = {
@@ -114,19 +129,21 @@ def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
         "mrr@k": bootstrapped([r.metrics.reciprocal_rank for r in ok if r.metrics.reciprocal_rank is not None]),
         "citation_validity": proportion(sum(r.metrics.citations_valid for r in ok),
                                         sum(r.metrics.citations_total for r in ok)),
-        "citation_recall": bootstrapped([r.metrics.citation_recall for r in answered
-                                         if r.metrics.citation_recall is not None]),
-        "citation_precision": bootstrapped([r.metrics.citation_precision for r in answered
-                                            if r.metrics.citation_precision is not None]),
-        "faithfulness": proportion(sum(r.metrics.sentences_supported for r in answered),
-                                   sum(r.metrics.sentences_total for r in answered)),
+        "verifier_citation_recall": bootstrapped([r.metrics.verifier_citation_recall for r in answered
+                                                  if r.metrics.verifier_citation_recall is not None]),
+        "verifier_citation_precision": bootstrapped([r.metrics.verifier_citation_precision for r in answered
+                                                     if r.metrics.verifier_citation_precision is not None]),
+        "verifier_agreement": proportion(sum(r.metrics.sentences_supported for r in answered),
+                                         sum(r.metrics.sentences_total for r in answered)),
         "raw_citation_recall": bootstrapped([r.metrics.raw_citation_recall for r in ok
                                              if r.metrics.raw_citation_recall is not None]),
         "raw_citation_precision": bootstrapped([r.metrics.raw_citation_precision for r in ok
                                                 if r.metrics.raw_citation_precision is not None]),
+        "answer_accuracy": _flags(ok, lambda r: r.metrics.answer_correct if r.answerable else None),
         "key_fact_accuracy": _flags(ok, lambda r: r.metrics.key_facts_found if r.answerable else None),
-        "abstention_recall": _flags(ok, lambda r: r.abstained if not r.answerable and r.kind != "false_premise" else None),
-        "false_abstention_rate": _flags(ok, lambda r: r.abstained if r.answerable else None),
+        "correct_decline_rate": _flags(rows, lambda r: bool(r.metrics.passed) if r.kind in DECLINE_KINDS else None),
+        "abstention_recall": _flags(ok, lambda r: r.declined if must_abstain(r.answerable, r.kind) else None),
+        "false_abstention_rate": _flags(ok, lambda r: r.declined if r.answerable else None),
         "false_premise_pass_rate": _flags(rows, lambda r: r.metrics.passed if r.kind == "false_premise" else None),
         "pass_rate": _flags(rows, lambda r: r.metrics.passed),
         "latency.retrieval_s.p50": bootstrapped([t.retrieval_s for t in timed], _p(50)),
@@ -143,4 +160,8 @@ def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
         out["judge.answer_correctness"] = _flags(judged, lambda j: j.get("correct"))
     for kind in sorted({r.kind for r in rows}):
         out[PER_KIND_PREFIX + kind] = _flags(rows, lambda r, k=kind: r.metrics.passed if r.kind == k else None)
-    return {name: _described(name, v) for name, v in out.items()}
+    kinds = [r.answer_kind for r in ok if r.answer_kind]
+    for kind in sorted(set(kinds)):
+        share = proportion(kinds.count(kind), len(kinds))
+        out[ANSWER_KIND_PREFIX + kind] = share.model_copy(update={"count": kinds.count(kind)})
+    return {name: described(name, v) for name, v in out.items()}

@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         questions: Annotated[Optional[Path], typer.Argument(
-            help="Question set, JSON Lines (docs/question-format.md).", show_default=False)] = None,
+            help="Question set or claim set, JSON Lines (docs/question-format.md; rows with a \"claim\" field "
+                 "make a claim set, which measures the verifier).", show_default=False)] = None,
         out: Annotated[Optional[Path], typer.Option(
             "--out", "-o", help="Output directory (default artifacts/eval/<date-time>).")] = None,
         top_k: Annotated[Optional[int], typer.Option("-k", "--top-k", help="Passages to retrieve (the k of hit rate@k).")] = None,
@@ -51,10 +52,12 @@ def register(app: typer.Typer) -> None:
         llm: Annotated[Optional[str], typer.Option("--llm", help="LLM backend: llamacpp, fake, openai, ollama.")] = None,
         embedding: Annotated[Optional[str], typer.Option("--embedding", help="Embedding backend: minilm or fake.")] = None,
     ) -> None:
-        """Evaluate the assistant over a question set: results.jsonl, metrics.json, report.md and plots.
+        """Evaluate the assistant over a question set, or its verifier over a claim set: results.jsonl,
+        metrics.json, report.md (and plots for questions).
 
-        Every question goes through the same code path as the chat and the API. With --compare, print
-        the differences between two runs' metrics.json instead.
+        Every question goes through the same code path as the chat and the API; every claim is
+        decided by the assistant's verifier against the passages retrieved for it. With --compare,
+        print the differences between two runs' metrics.json instead.
         """
         from assistant.evaluation.command import EvalRequest, RunError, UsageError, run_compare, run_eval
 
@@ -65,7 +68,7 @@ def register(app: typer.Typer) -> None:
                 run_compare(*compare)
                 return
             if questions is None:
-                raise UsageError("missing QUESTIONS.jsonl (or use --compare A/metrics.json B/metrics.json)")
+                raise UsageError("missing QUESTIONS.jsonl or CLAIMS.jsonl (or use --compare A/metrics.json B/metrics.json)")
             code = run_eval(EvalRequest(
                 questions=questions, out=out, top_k=top_k, strict=strict, fail_under=fail_under or [],
                 fail_over=fail_over or [], thresholds=thresholds, sources=source or [], judge_model=judge_model,

@@ -1,4 +1,9 @@
-"""What ``assistant eval`` does, separated from its Typer signature (:mod:`assistant.evaluation.cli`)."""
+"""What ``assistant eval`` does, separated from its Typer signature (:mod:`assistant.evaluation.cli`).
+
+The input file is a question set or a claim set, told apart by its rows
+(:func:`assistant.evaluation.dataset.detect_set_kind`): a question set is asked through the assistant
+(:func:`run_eval`), a claim set is decided by its verifier (:func:`assistant.evaluation.claims.run_claims`).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,10 @@ class RunError(RuntimeError):
 
 @dataclass
 class EvalRequest:
-    """The options of one ``assistant eval QUESTIONS`` run (see ``assistant eval --help``)."""
+    """The options of one ``assistant eval FILE`` run (see ``assistant eval --help``).
+
+    ``questions`` is the input file: a question set or a claim set.
+    """
 
     questions: Path
     out: Path | None = None
@@ -98,16 +106,61 @@ def _summary_table(metrics: dict[str, MetricValue]) -> Table:
     return table
 
 
+def _check_gates_apply(gates: list, set_kind: str, path: Path) -> None:  # noqa: ANN001 - list[Threshold]
+    """A gate on a metric the set cannot measure (a claim metric on questions, or the reverse) is a usage error."""
+    from assistant.evaluation.specs import spec_for
+
+    for gate in gates:
+        spec = spec_for(gate.metric)
+        if spec is not None and spec.applies_to != set_kind:
+            have = "claim set" if set_kind == "claims" else "question set"
+            raise UsageError(f"{gate.origin}: {gate.metric} is measured on {spec.applies_to.removesuffix('s')} sets, "
+                             f"and {path} is a {have}")
+
+
+def _out_dir(req: EvalRequest) -> Path:
+    out = req.out or Path("artifacts") / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:  # before the run, so that an unwritable --out does not waste it
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
+    return out
+
+
+def _report_gates(gates: list, metrics: dict[str, MetricValue]) -> int:  # noqa: ANN001 - list[Threshold]
+    from assistant.evaluation.thresholds import violations
+
+    failed = violations(gates, metrics)
+    for v in failed:
+        _err().print(f"[red]Threshold failed:[/] {v}", highlight=False)
+    return 1 if failed else 0
+
+
 def run_eval(req: EvalRequest) -> int:
-    """Run the evaluation, write the outputs, print a summary, apply the gates.
+    """Run the evaluation of a question set or a claim set, write the outputs, print a summary, apply the gates.
 
     Returns:
         0, or 1 when a gate fails.
 
     Raises:
-        UsageError: bad options, question file or ``--source`` file.
+        UsageError: bad options, input file (including one that mixes questions and claims), or
+            ``--source`` file.
         RunError: the model, index or prompt cannot be used.
     """
+    from assistant.evaluation.dataset import DatasetError, detect_set_kind
+
+    gates = _gates(req)
+    try:
+        set_kind = detect_set_kind(req.questions)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    _check_gates_apply(gates, set_kind, req.questions)
+    if set_kind == "claims":
+        return _run_claim_set(req, gates)
+    return _run_question_set(req, gates)
+
+
+def _run_question_set(req: EvalRequest, gates: list) -> int:  # noqa: ANN001 - list[Threshold]
     from assistant.composition import build_assistant, build_store, ensure_indexed
     from assistant.evaluation.aggregate import aggregate
     from assistant.evaluation.dataset import DatasetError, load_questions
@@ -116,11 +169,9 @@ def run_eval(req: EvalRequest) -> int:
     from assistant.evaluation.runner import run_questions
     from assistant.evaluation.sources import SourceTexts
     from assistant.evaluation.specs import PER_KIND_PREFIX
-    from assistant.evaluation.thresholds import violations
     from index.errors import DocumentError
 
     err = _err()
-    gates = _gates(req)
     try:
         qset = load_questions(req.questions, strict=req.strict)
     except DatasetError as exc:
@@ -138,11 +189,7 @@ def run_eval(req: EvalRequest) -> int:
         sources = SourceTexts.from_files(req.sources)
     except DocumentError as exc:
         raise UsageError(f"--source: {exc}") from None
-    out = req.out or Path("artifacts") / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S")
-    try:  # before the run, so that an unwritable --out does not waste it
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
+    out = _out_dir(req)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     try:
@@ -159,7 +206,7 @@ def run_eval(req: EvalRequest) -> int:
     except _known_errors() as exc:
         raise RunError(str(exc)) from None
     run: dict[str, Any] = {
-        "questions_file": str(req.questions), "questions": len(qset.questions),
+        "set_kind": "questions", "questions_file": str(req.questions), "questions": len(qset.questions),
         "malformed_lines": [{"line": e.line, "message": e.message} for e in qset.errors],
         "k": settings.top_k, "llm_backend": settings.llm_backend, "model": assistant.model_name,
         "embedding_backend": settings.embedding_backend, "prompt_name": assistant.answer_prompt.id,
@@ -179,10 +226,68 @@ def run_eval(req: EvalRequest) -> int:
     unscored = sum(r.metrics.passed is None for r in rows)
     note = f" ({unscored} unscored: answerable but without key facts)" if unscored else ""
     typer.echo(f"{passed}/{len(rows)} questions passed{note} in {run['duration_s']:.1f} s. Report: {report}")
-    failed = violations(gates, metrics)
-    for v in failed:
-        err.print(f"[red]Threshold failed:[/] {v}", highlight=False)
-    return 1 if failed else 0
+    return _report_gates(gates, metrics)
+
+
+def _run_claim_set(req: EvalRequest, gates: list) -> int:  # noqa: ANN001 - list[Threshold]
+    """A claim set: retrieve for each claim, let the verifier decide, grade against the labels."""
+    from assistant.composition import build_assistant, build_store, ensure_indexed
+    from assistant.evaluation.claims import aggregate_claims, load_claims, run_claims, types_by_label
+    from assistant.evaluation.dataset import DatasetError
+    from assistant.evaluation.outputs import write_metrics, write_results
+    from assistant.evaluation.report import write_claims_report
+    from assistant.evaluation.specs import ACCEPT_TYPE_PREFIX, CATCH_TYPE_PREFIX
+
+    err = _err()
+    try:
+        cset = load_claims(req.questions, strict=req.strict)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    for e in cset.errors:
+        err.print(f"[yellow]Skipped malformed line[/] {req.questions}:{e.line}: {e.message}", markup=True, highlight=False)
+    types = types_by_label(cset.claims)
+    for gate in gates:  # a per-type gate on a type the set does not have could never be measured
+        for prefix, label in ((CATCH_TYPE_PREFIX, "unsupported"), (ACCEPT_TYPE_PREFIX, "supported")):
+            t = gate.metric.removeprefix(prefix)
+            if gate.metric.startswith(prefix) and t not in types[label]:
+                raise UsageError(f"{gate.origin}: no {label} claim of type {t!r} in {req.questions} "
+                                 f"({label} types: {', '.join(sorted(types[label])) or 'none'})")
+    if req.judge_model or req.sources:
+        err.print("[yellow]--judge-model and --source apply to question sets; ignored for a claim set[/]")
+    settings = _settings(req)
+    out = _out_dir(req)
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    try:
+        store = build_store(settings)
+        assistant = build_assistant(settings, store=store)
+        ensure_indexed(settings, store)
+        with err.status("Loading the embedding model"):
+            assistant.retrieve(cset.claims[0].claim)
+        with _progress() as bar:
+            task = bar.add_task("Verifying", total=len(cset.claims))
+            rows = run_claims(assistant, cset.claims,
+                              on_result=lambda r: bar.update(task, advance=1, description=f"Verified {r.id}"))
+    except _known_errors() as exc:
+        raise RunError(str(exc)) from None
+    verifier = type(assistant.verifier)
+    run: dict[str, Any] = {
+        "set_kind": "claims", "claims_file": str(req.questions), "claims": len(cset.claims),
+        "malformed_lines": [{"line": e.line, "message": e.message} for e in cset.errors],
+        "k": settings.top_k, "embedding_backend": settings.embedding_backend,
+        "verifier": f"{verifier.__module__}.{verifier.__qualname__}",
+        "min_relevance": settings.min_relevance, "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap,
+        "started_at": started.isoformat(timespec="seconds"), "duration_s": round(time.perf_counter() - t0, 2),
+    }
+    metrics = aggregate_claims(rows)
+    write_results(out / "results.jsonl", rows)
+    write_metrics(out / "metrics.json", metrics, run)
+    report = write_claims_report(out, rows, metrics, run)
+    Console(width=max(Console().width, 100)).print(_summary_table(metrics))
+    correct = sum(r.correct for r in rows)
+    typer.echo(f"{correct}/{len(rows)} claims judged as labelled in {run['duration_s']:.1f} s. Report: {report}")
+    return _report_gates(gates, metrics)
 
 
 def _maybe_judge(req: EvalRequest, rows: list, run: dict[str, Any]) -> None:  # noqa: ANN001

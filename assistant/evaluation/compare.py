@@ -12,7 +12,7 @@ from assistant.evaluation.outputs import read_metrics
 from assistant.evaluation.specs import GROUPS
 
 #: Run settings shown side by side when they differ (a difference makes metrics hard to compare).
-_RUN_KEYS = ("questions_file", "questions", "k", "llm_backend", "model", "embedding_backend", "prompt_name",
+_RUN_KEYS = ("set_kind", "questions_file", "questions", "claims_file", "claims", "verifier", "k", "llm_backend", "model", "embedding_backend", "prompt_name",
              "min_relevance", "chunk_size", "chunk_overlap")
 
 

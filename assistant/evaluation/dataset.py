@@ -1,21 +1,41 @@
-"""Loading question sets in the JSON Lines format of ``docs/question-format.md``.
+"""Loading question sets (``docs/question-format.md``) and telling them from claim sets.
 
 A line that is not a valid question is reported with its 1-based line number and, unless the caller
 asks for strictness, skipped; problems with the file as a whole (missing, not UTF-8, no question at
-all) raise :class:`DatasetError`.
+all) raise :class:`DatasetError`. :func:`detect_set_kind` tells a question set from a claim set
+(``../shared/eval/FORMAT.md``; loaded by :func:`assistant.evaluation.claims.load_claims`).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 #: Kinds with a scoring rule of their own; any other kind is scored by its ``answerable`` flag.
 UNANSWERABLE = "unanswerable"
 FALSE_PREMISE = "false_premise"
+STATED_UNKNOWN = "stated_unknown"
+INJECTION = "injection"
+#: Kinds that pass when the assistant declines, or when it states what the article says (the
+#: correction of the premise, or that the thing is not known) in grounded, cited text holding the
+#: key facts (``FORMAT.md``).
+CORRECTABLE_KINDS = frozenset({FALSE_PREMISE, STATED_UNKNOWN})
+#: Kinds whose right behaviour is to decline, in one way or another (``correct_decline_rate``).
+DECLINE_KINDS = frozenset({UNANSWERABLE, STATED_UNKNOWN, FALSE_PREMISE, INJECTION})
+
+
+def must_abstain(answerable: bool, kind: str) -> bool:
+    """True when only declining passes: not answerable, and not a kind that may be corrected instead.
+
+    ``unanswerable`` and ``injection`` (an instruction or request that is not a question about the
+    documents), and any other kind marked ``answerable: false`` except :data:`CORRECTABLE_KINDS`.
+    """
+    return not answerable and kind not in CORRECTABLE_KINDS
 
 
 class DatasetError(ValueError):
@@ -72,13 +92,14 @@ class EvalQuestion(BaseModel):
 
     @property
     def is_unanswerable(self) -> bool:
-        """True when the right behaviour is to abstain (answerable false, not a false premise)."""
-        return not self.answerable and self.kind != FALSE_PREMISE
+        """True when the right behaviour is to decline (:func:`must_abstain`)."""
+        return must_abstain(self.answerable, self.kind)
 
     @property
     def is_false_premise(self) -> bool:
-        """True for ``kind == "false_premise"``."""
-        return self.kind == FALSE_PREMISE
+        """True for kinds that pass by declining or by a grounded correction (:data:`CORRECTABLE_KINDS`:
+        ``false_premise``, ``stated_unknown``)."""
+        return self.kind in CORRECTABLE_KINDS
 
 
 @dataclass(frozen=True)
@@ -141,6 +162,105 @@ def parse_line(text: str, line: int) -> EvalQuestion:
         raise ValueError(_describe(exc)) from None
 
 
+def read_text(path: str | Path, what: str = "question") -> str:
+    """The text of a JSON Lines set file (UTF-8, a leading byte-order mark allowed).
+
+    Raises:
+        DatasetError: missing, not a regular file, or not UTF-8 (with the line of the bad byte).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError(f"{p}: no such file. Give the path of a JSON Lines {what} file.")
+    if not p.is_file():
+        raise DatasetError(f"{p}: not a regular file.")
+    data = p.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DatasetError(f"{p}: line {line}: not valid UTF-8 (byte {exc.start}). Save the file as UTF-8.") from None
+
+
+SetKind = Literal["questions", "claims"]
+
+
+def detect_set_kind(path: str | Path) -> SetKind:
+    """Whether a JSON Lines file is a question set or a claim set, from its rows.
+
+    Rows that are JSON objects are looked at: every such row has a ``claim`` field -> ``"claims"``;
+    none has one -> ``"questions"`` (malformed rows are then reported by the loader). Lines that are
+    not JSON objects are left to the loader.
+
+    Raises:
+        DatasetError: the file cannot be read (see :func:`read_text`), or it mixes rows with a
+            ``claim`` field and rows without one (a usage error: one run measures one thing).
+    """
+    text = read_text(path, "question or claim")
+    claims: list[int] = []
+    others: list[int] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        try:
+            obj = json.loads(raw) if raw.strip() else None
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            (claims if "claim" in obj else others).append(number)
+    if claims and others:
+        first = ", ".join(map(str, others[:3]))
+        raise DatasetError(f"{path}: mixes claim rows (with a \"claim\" field, e.g. line {claims[0]}) and question "
+                           f"rows (e.g. line {first}); put questions and claims in separate files")
+    return "claims" if claims else "questions"
+
+
+T = TypeVar("T")
+
+
+def load_rows(path: str | Path, parse: Callable[[str, int], T], key: Callable[[T], str], strict: bool,
+              what: str) -> tuple[list[T], list[LineError]]:
+    """Read a JSON Lines set: parse every non-blank line, collect malformed ones with their numbers.
+
+    Args:
+        path: The file.
+        parse: Turns one line (and its 1-based number) into a row; raises ValueError when malformed.
+        key: The row's id (a repeated id is a malformed line).
+        strict: Raise on the first malformed line instead of skipping it.
+        what: ``question`` or ``claim``, for messages.
+
+    Returns:
+        (valid rows in file order, malformed lines).
+
+    Raises:
+        DatasetError: unreadable file, no non-blank line, no valid row, or (``strict``) a malformed line.
+    """
+    p = Path(path)
+    text = read_text(p, what)
+    out: list[T] = []
+    errors: list[LineError] = []
+    seen: dict[str, int] = {}
+    rows = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        rows += 1
+        try:
+            row = parse(raw, number)
+            if key(row) in seen:
+                raise ValueError(f"id {key(row)!r} already used on line {seen[key(row)]}")
+        except ValueError as exc:
+            if strict:
+                raise DatasetError(f"{p}: line {number}: {exc}") from None
+            errors.append(LineError(number, str(exc)))
+            continue
+        seen[key(row)] = number
+        out.append(row)
+    if rows == 0:
+        raise DatasetError(f"{p}: the file is empty; expected one JSON {what} per line.")
+    if not out:
+        listed = "; ".join(str(e) for e in errors[:5])
+        raise DatasetError(f"{p}: no valid {what} ({len(errors)} malformed lines: {listed})")
+    return out, errors
+
+
 def load_questions(path: str | Path, strict: bool = False) -> QuestionSet:
     """Read a question set.
 
@@ -158,39 +278,5 @@ def load_questions(path: str | Path, strict: bool = False) -> QuestionSet:
         DatasetError: the file is missing, not a file, not UTF-8, holds no non-blank line, holds no
             valid question, or (``strict``) has a malformed line.
     """
-    p = Path(path)
-    if not p.exists():
-        raise DatasetError(f"{p}: no such file. Give the path of a JSON Lines question file.")
-    if not p.is_file():
-        raise DatasetError(f"{p}: not a regular file.")
-    data = p.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DatasetError(f"{p}: line {line}: not valid UTF-8 (byte {exc.start}). Save the file as UTF-8.") from None
-    questions: list[EvalQuestion] = []
-    errors: list[LineError] = []
-    seen: dict[str, int] = {}
-    rows = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        rows += 1
-        try:
-            q = parse_line(raw, number)
-            if q.id in seen:
-                raise ValueError(f"id {q.id!r} already used on line {seen[q.id]}")
-        except ValueError as exc:
-            if strict:
-                raise DatasetError(f"{p}: line {number}: {exc}") from None
-            errors.append(LineError(number, str(exc)))
-            continue
-        seen[q.id] = number
-        questions.append(q)
-    if rows == 0:
-        raise DatasetError(f"{p}: the file is empty; expected one JSON question per line.")
-    if not questions:
-        listed = "; ".join(str(e) for e in errors[:5])
-        raise DatasetError(f"{p}: no valid question ({len(errors)} malformed lines: {listed})")
-    return QuestionSet(p, questions, errors)
+    questions, errors = load_rows(path, parse_line, lambda q: q.id, strict, "question")
+    return QuestionSet(Path(path), questions, errors)

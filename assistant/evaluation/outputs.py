@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from assistant.evaluation.aggregate import MetricValue
 from assistant.evaluation.records import QuestionResult
@@ -19,8 +19,8 @@ class RunFileError(ValueError):
     """A ``metrics.json`` or ``results.jsonl`` cannot be read; the message names the file."""
 
 
-def write_results(path: Path, rows: list[QuestionResult]) -> None:
-    """Write one JSON object per row (UTF-8, non-ASCII kept)."""
+def write_results(path: Path, rows: list[BaseModel]) -> None:
+    """Write one JSON object per row (UTF-8, non-ASCII kept): question or claim results."""
     with path.open("w", encoding="utf-8") as f:
         for r in rows:
             f.write(r.model_dump_json() + "\n")

@@ -1,4 +1,5 @@
-"""The row schema of ``results.jsonl``: one :class:`QuestionResult` per question."""
+"""The row schema of ``results.jsonl``: one :class:`QuestionResult` per question, or one
+:class:`ClaimResult` per claim of a claim set."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from assistant.models import RemovedSentence, Timings
+
+#: ``Answer.answer_kind`` values that mean the assistant did not answer.
+DECLINED_KINDS = frozenset({"abstained", "declined"})
 
 
 class RetrievedPassage(BaseModel):
@@ -65,12 +69,18 @@ class QuestionMetrics(BaseModel):
         reciprocal_rank: 1 / rank of the first such passage, 0.0 when none (questions with evidence).
         key_facts_found: Every key fact is in the answer (questions with key facts).
         missing_key_facts: The key facts not found.
+        answer_correct: Answered (not declined), every key fact present, and no shown sentence
+            rejected by the claim-level check (answerable questions with key facts).
+        sentences_rejected: Shown sentences that ``verify_sentence`` rejects when re-run on each
+            against all of the answer's passages (answered questions).
         citations_valid: Valid citations of the answer.
         citations_total: Citations of the answer.
-        sentences_supported: Answer sentences supported by the passages they cite (verifier proxy).
+        sentences_supported: Answer sentences the verifier supports from the passages they cite
+            (agreement with the verifier, not faithfulness).
         sentences_total: Answer sentences.
-        citation_recall: ALCE citation recall of the shown answer (not abstained answers).
-        citation_precision: ALCE citation precision of the shown answer.
+        verifier_citation_recall: ALCE citation recall of the shown answer, computed by the verifier
+            that kept those sentences (agreement with the verifier; answered questions).
+        verifier_citation_precision: ALCE citation precision of the shown answer, likewise.
         raw_citation_recall: ALCE citation recall of the model's raw output, before verification
             (answerable questions the model was asked).
         raw_citation_precision: ALCE citation precision of the raw output.
@@ -81,12 +91,14 @@ class QuestionMetrics(BaseModel):
     reciprocal_rank: float | None = None
     key_facts_found: bool | None = None
     missing_key_facts: list[str] = Field(default_factory=list)
+    answer_correct: bool | None = None
+    sentences_rejected: int | None = None
     citations_valid: int = 0
     citations_total: int = 0
     sentences_supported: int = 0
     sentences_total: int = 0
-    citation_recall: float | None = None
-    citation_precision: float | None = None
+    verifier_citation_recall: float | None = None
+    verifier_citation_precision: float | None = None
     raw_citation_recall: float | None = None
     raw_citation_precision: float | None = None
 
@@ -99,6 +111,8 @@ class QuestionResult(BaseModel):
         answer: The answer text shown to the user (with ``[n]`` markers), or the abstention.
         abstained: The assistant gave the fixed abstention.
         abstention_reason: Why it abstained.
+        answer_kind: What kind of answer it was (``Answer.answer_kind``: ``extractive``,
+            ``generative``, ``abstained``, ``declined``...), None when the assistant does not say.
         sentences: The verified answer sentences.
         raw_answer: The model's unverified output.
         removed: Raw sentences the verifier removed, with reasons.
@@ -120,6 +134,7 @@ class QuestionResult(BaseModel):
     answer: str = ""
     abstained: bool = False
     abstention_reason: str | None = None
+    answer_kind: str | None = None
     sentences: list[str] = Field(default_factory=list)
     raw_answer: str = ""
     removed: list[RemovedSentence] = Field(default_factory=list)
@@ -130,3 +145,43 @@ class QuestionResult(BaseModel):
     metrics: QuestionMetrics = Field(default_factory=QuestionMetrics)
     error: str | None = None
     judge: dict[str, bool | None] | None = None
+
+    @property
+    def declined(self) -> bool:
+        """The assistant did not answer: the fixed abstention, or an answer of a declining kind."""
+        return self.abstained or self.answer_kind in DECLINED_KINDS
+
+
+class ClaimResult(BaseModel):
+    """One row of ``results.jsonl`` for a claim set: the verifier's verdict on one labelled claim.
+
+    Attributes:
+        id, claim, label, type, evidence: From the claim set (``FORMAT.md``).
+        supported: The verdict of ``verify_sentence(claim, passages)``.
+        correct: The verdict agrees with the label (supported and ``label == "supported"``, or
+            rejected and ``label == "unsupported"``).
+        passage_id, source, start, end, quote: The supporting citation when supported (None otherwise).
+        evidence_match: The quote contains one of the ``evidence`` spans after
+            :func:`assistant.evaluation.textmatch.normalize` (supported claims with evidence that
+            were accepted; None otherwise).
+        reason: Why the verifier rejected the claim (empty when supported).
+        retrieved: The passages retrieved for the claim text, best first (``hit``: holds an evidence span).
+        latency_s: Seconds for retrieval and verification.
+    """
+
+    id: str
+    claim: str
+    label: Literal["supported", "unsupported"]
+    type: str = ""
+    evidence: list[str] = Field(default_factory=list)
+    supported: bool
+    correct: bool
+    passage_id: int | None = None
+    source: str | None = None
+    start: int | None = None
+    end: int | None = None
+    quote: str | None = None
+    evidence_match: bool | None = None
+    reason: str = ""
+    retrieved: list[RetrievedPassage] = Field(default_factory=list)
+    latency_s: float = 0.0

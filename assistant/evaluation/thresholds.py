@@ -8,7 +8,11 @@ A thresholds file is TOML or JSON with two optional tables, each mapping metric 
     "latency.total_s.p95" = 30.0
 
 A floor is only accepted on a metric where higher is better and a ceiling only where lower is better,
-so a gate can never point the wrong way; LLM-judged metrics are never gates.
+so a gate can never point the wrong way. Never gates: LLM-judged metrics, the counts of each kind
+of answer, and the verifier's agreement with itself (``verifier_agreement``,
+``verifier_citation_recall``, ``verifier_citation_precision``): they are computed by the verifier
+that already kept only the sentences it supports, so they cannot fail. The names they had before
+(``faithfulness``, ``citation_recall``, ``citation_precision``) are refused with that reason.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from assistant.evaluation.aggregate import MetricValue
-from assistant.evaluation.specs import SPECS, spec_for
+from assistant.evaluation.specs import RENAMED, SELF_GRADED, SPECS, spec_for
 
 Bound = Literal["min", "max"]
 
@@ -49,11 +53,16 @@ class Threshold:
 
 def _make(metric: str, value: object, bound: Bound, origin: str) -> Threshold:
     metric = metric.strip()
+    if metric in RENAMED:
+        raise ThresholdError(f"{origin}: {metric} is now {RENAMED[metric]}: it is {SELF_GRADED}")
     spec = spec_for(metric)
     if spec is None:
-        raise ThresholdError(f"{origin}: unknown metric {metric!r}; known: {', '.join(SPECS)}, pass_rate.<kind>")
+        raise ThresholdError(f"{origin}: unknown metric {metric!r}; known: {', '.join(SPECS)}, pass_rate.<kind>, "
+                             "claim_catch_rate.type.<type>, claim_acceptance_rate.type.<type>")
     if spec.judge:
         raise ThresholdError(f"{origin}: {metric} is LLM-judged and informative only; it cannot be a gate")
+    if spec.not_a_gate:
+        raise ThresholdError(f"{origin}: {metric} is {spec.not_a_gate}")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ThresholdError(f"{origin}: {metric}: the threshold must be a finite number, got {value!r}")
     if spec.unit == "" and metric != "model_calls.mean" and not 0.0 <= value <= 1.0:
