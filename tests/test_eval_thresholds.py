@@ -91,3 +91,42 @@ def test_a_proportion_threshold_outside_0_1_is_refused(text: str) -> None:
 
     with pytest.raises(ThresholdError, match="between 0 and 1"):
         parse_assignment(text, "min")
+
+
+@pytest.mark.parametrize("name", ["verifier_agreement", "verifier_citation_recall", "verifier_citation_precision"])
+def test_the_verifier_agreement_metrics_are_refused_as_gates_saying_why(tmp_path: Path, name: str) -> None:
+    p = tmp_path / "t.toml"
+    p.write_text(f'[min]\n{name} = 0.99\n', encoding="utf-8")
+    with pytest.raises(ThresholdError, match=f"{name} is computed by the product's own verifier.*not faithfulness"):
+        load_thresholds(p)
+    with pytest.raises(ThresholdError, match="cannot be a gate"):
+        parse_assignment(f"{name}=0.5", "min")
+
+
+@pytest.mark.parametrize(("old", "new"), [("faithfulness", "verifier_agreement"),
+                                          ("citation_recall", "verifier_citation_recall"),
+                                          ("citation_precision", "verifier_citation_precision")])
+def test_the_old_names_are_refused_with_the_new_name_and_the_reason(tmp_path: Path, old: str, new: str) -> None:
+    p = tmp_path / "t.toml"
+    p.write_text(f'[min]\n{old} = 0.99\n', encoding="utf-8")
+    with pytest.raises(ThresholdError, match=f"{old} is now {new}: .*cannot be a gate"):
+        load_thresholds(p)
+
+
+def test_claim_and_accuracy_metrics_can_be_gated_but_answer_kind_counts_cannot() -> None:
+    for text in ("claim_catch_rate=0.9", "claim_acceptance_rate=0.9", "claim_evidence_match=0.5",
+                 "claim_catch_rate.type.role_swap=0.9", "claim_acceptance_rate.type.paraphrase=0.9",
+                 "answer_accuracy=0.5", "correct_decline_rate=0.9"):
+        assert parse_assignment(text, "min").bound == "min"
+    with pytest.raises(ThresholdError, match="higher is better"):
+        parse_assignment("claim_catch_rate=0.9", "max")
+    with pytest.raises(ThresholdError, match="no better direction"):
+        parse_assignment("answer_kind.extractive=0.5", "min")
+
+
+def test_the_committed_file_gates_nothing_the_verifier_grades_itself() -> None:
+    from assistant.evaluation.specs import spec_for
+
+    for t in load_thresholds(COMMITTED):
+        spec = spec_for(t.metric)
+        assert spec is not None and not spec.not_a_gate and not spec.judge, t.metric
