@@ -122,9 +122,9 @@ def write_report(out_dir: Path, rows: list[QuestionResult], metrics: dict[str, M
         f"Model: {run.get('model')} ({run.get('llm_backend')}); embeddings: {run.get('embedding_backend')}; "
         f"k = {run.get('k')}; prompt: {run.get('prompt_name')}. Started {run.get('started_at')}, "
         f"took {run.get('duration_s', 0):.1f} s; {run.get('model_calls_total', 0)} model calls.", "",
-        f"**{len(rows) - len(failing)} of {len(rows)} questions passed.** Metrics marked *proxy* use the "
-        "project's lexical verifier in place of an NLI model; *[judge]* metrics come from an LLM judge and "
-        "are informative only. Definitions: `docs/evaluation.md`.", "",
+        f"**{len(rows) - len(failing)} of {len(rows)} questions passed.** Citation metrics computed "
+        "with the product's verifier in place of an NLI model say only what that verifier would accept; "
+        "*[judge]* metrics come from an LLM judge and are informative only. Definitions: `docs/evaluation.md`.", "",
         "## Summary", "", *_summary(metrics), "",
         "Verifier agreement (`verifier_*`) is computed by the product's own verifier on sentences it already "
         "kept: it is agreement with the verifier, not faithfulness, and is never a gate. Measure the verifier "
