@@ -48,7 +48,8 @@ def test_results_have_one_row_per_question_with_answer_citations_passages_metric
     assert [r["id"] for r in rows] == [q["id"] for q in questions]
     for r in rows:
         assert {"question", "answer", "abstained", "citations", "retrieved", "metrics", "timings", "latency_s"} <= set(r)
-        assert len(r["retrieved"]) == 3  # -k 3
+        # -k 3; a request the assistant declines before retrieval (e.g. not in English) retrieves nothing
+        assert len(r["retrieved"]) == 3 or (r["answer_kind"] == "declined" and not r["retrieved"]), r["id"]
         assert all({"chunk_id", "score", "hit"} <= set(p) for p in r["retrieved"])
         assert r["timings"]["total_s"] > 0 and "passed" in r["metrics"]
 
@@ -62,10 +63,14 @@ def test_metrics_json_has_every_aggregate_with_n_and_interval(dev_run: Path) -> 
     for name in ("hit_rate@k", "mrr@k", "citation_validity", "verifier_citation_recall", "verifier_citation_precision",
                  "verifier_agreement", "answer_accuracy", "correct_decline_rate",
                  "key_fact_accuracy", "abstention_recall", "false_abstention_rate", "false_premise_pass_rate",
-                 "latency.retrieval_s.p95", "latency.time_to_first_token_s.p50", "latency.total_s.p95",
+                 "latency.retrieval_s.p95", "latency.total_s.p95",
                  "model_calls.mean", "pass_rate.fact", "pass_rate.unanswerable"):
         assert m[name]["n"] > 0 and len(m[name]["ci95"]) == 2, name
         assert m[name]["ci95"][0] <= m[name]["value"] <= m[name]["ci95"][1], name
+    # time to first token exists only for answers the model wrote (an extractive answer calls no model)
+    first = m["latency.time_to_first_token_s.p50"]
+    assert first["n"] == sum(r["timings"]["first_token_s"] is not None for r in
+                             map(json.loads, (dev_run / "results.jsonl").read_text(encoding="utf-8").splitlines()))
     must_decline = [q for q in questions if not q["answerable"] and q["kind"] not in ("false_premise", "stated_unknown")]
     answerable = [q for q in questions if q["answerable"] and q["key_facts"]]
     declines = [q for q in questions if q["kind"] in ("unanswerable", "stated_unknown", "false_premise", "injection")]
@@ -99,7 +104,11 @@ def test_report_lists_failing_questions_first_and_embeds_the_plots(dev_run: Path
 def test_fail_under_exits_1_and_names_the_metric(data_dir: Path, small_set: Path, tmp_path: Path) -> None:
     ok = _eval(data_dir, str(small_set), "--out", str(tmp_path / "a"), "--fail-under", "pass_rate=0.0")
     assert ok.exit_code == 0, ok.output
-    bad = _eval(data_dir, str(small_set), "--out", str(tmp_path / "b"), "--fail-under", "pass_rate=1.0",
+    impossible = json.dumps({"id": "zz", "question": "Who invited Min Aung Hlaing to Russia?", "answerable": True,
+                             "key_facts": ["a fact no answer holds qxz"], "kind": "fact"})
+    failing = tmp_path / "failing.jsonl"
+    failing.write_text(small_set.read_text(encoding="utf-8") + impossible + "\n", encoding="utf-8")
+    bad = _eval(data_dir, str(failing), "--out", str(tmp_path / "b"), "--fail-under", "pass_rate=1.0",
                 "--fail-under", "hit_rate@k=0")
     assert bad.exit_code == 1
     assert "pass_rate" in bad.stderr and "below the minimum 1 " in bad.stderr and "hit_rate@k" not in bad.stderr
