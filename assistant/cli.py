@@ -131,7 +131,12 @@ def ask(
     if answer.abstained:
         typer.echo(f"(abstained: {answer.abstention_reason})")
         return
-    typer.echo("\nSources:")
+    if answer.notice:
+        typer.echo(f"({answer.notice})")
+    if not answer.citations:
+        return
+    how = "quoted from the documents" if answer.answer_kind == "extractive" else "written by the model, verified"
+    typer.echo(f"\nSources ({how}):")
     for c in answer.citations:
         typer.echo(f"[{c.passage_id}] {c.source}:{c.start}-{c.end} “{c.quote}”")
 

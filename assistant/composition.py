@@ -59,6 +59,7 @@ def build_assistant(settings: Settings, store=None, llm=None) -> Assistant:  # n
         condense_prompt=load_prompt("condense"),
         verifier=GroundingVerifier(),
         model_name=model_label(settings) if llm is None else type(llm).__name__,
+        embeddings=getattr(store, "embeddings", None),
     )
 
 

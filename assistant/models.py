@@ -9,6 +9,13 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 ABSTENTION_TEXT = "The documents do not contain the answer to this question."
+#: Reply to a request that is not a question about the documents ("ignore your instructions...").
+DECLINE_INSTRUCTION_TEXT = "I can only answer questions about the documents."
+#: Reply to a question in a language other than English (see the README's language policy).
+DECLINE_LANGUAGE_TEXT = ("I can only answer questions asked in English, the language of the documents. "
+                         "Please ask again in English.")
+#: Answer kinds, as shown to the user and recorded in evaluations.
+ANSWER_KINDS = ("extractive", "generative", "abstained", "declined", "smalltalk")
 
 
 class Passage(BaseModel):
@@ -91,6 +98,12 @@ class Answer(BaseModel):
         raw_answer: The model's unverified output (for evaluation and debugging, never shown as the answer).
         model: Name of the LLM backend/model that generated the raw answer.
         timings: Latencies.
+        answer_kind: ``extractive`` (a sentence quoted from a passage, no model call), ``generative``
+            (written by the model, every sentence verified), ``abstained`` (the documents do not
+            hold the answer), ``declined`` (not a question about the documents, or not in English:
+            ``answer`` says which) or ``smalltalk`` (a greeting or thanks, answered without retrieval).
+        notice: A note for the user about how the answer was made (e.g. the model's answer failed
+            verification and the supporting sentence is quoted instead), or None.
     """
 
     question: str
@@ -105,3 +118,5 @@ class Answer(BaseModel):
     raw_answer: str = ""
     model: str = ""
     timings: Timings = Field(default_factory=Timings)
+    answer_kind: str = "generative"
+    notice: str | None = None

@@ -14,8 +14,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.models import ABSTENTION_TEXT, Answer, Passage, Timings
+from assistant import evidence as evidence_mod
+from assistant.models import (
+    ABSTENTION_TEXT,
+    DECLINE_INSTRUCTION_TEXT,
+    DECLINE_LANGUAGE_TEXT,
+    Answer,
+    Citation,
+    Passage,
+    Timings,
+)
 from assistant.prompting import PromptTemplate, format_passages
+from assistant.questions import QuestionAnalysis, analyse
 from assistant.settings import Settings
 from assistant.verifier import GroundingVerifier, SentenceVerdict, Verification, with_markers
 
@@ -107,12 +117,15 @@ class Assistant:
         condense_prompt: Template for rewriting follow-up questions.
         verifier: The grounding verifier.
         model_name: Label of the model, recorded in answers.
+        embeddings: LangChain ``Embeddings`` for the dense signal of evidence selection (optional).
     """
 
     def __init__(self, settings: Settings, search: Callable[[str, int], list[Passage]],
                  llm_factory: Callable[[], object], answer_prompt: PromptTemplate,
-                 condense_prompt: PromptTemplate, verifier: GroundingVerifier, model_name: str):
+                 condense_prompt: PromptTemplate, verifier: GroundingVerifier, model_name: str,
+                 embeddings: object | None = None):
         self.settings = settings
+        self.embeddings = embeddings
         self._search = search
         self._llm_factory = llm_factory
         self._llm = None
@@ -207,12 +220,18 @@ class Assistant:
         """
         t0 = time.perf_counter()
         q = self.check_question(question)
+        intent = analyse(q)
+        if intent.kind != "question" or intent.language != "en":
+            yield StreamEvent("final", answer=self._reply(q, intent, time.perf_counter() - t0))
+            return
         model_calls = 0
         standalone = q
         if history:
             standalone = self.condense(q, history)
             model_calls += 1
             yield StreamEvent("rewrite", text=standalone)
+            if standalone != q:
+                intent = analyse(standalone)
         t_retrieval = time.perf_counter()
         passages = self.retrieve(standalone)
         retrieval_s = time.perf_counter() - t_retrieval
@@ -229,13 +248,25 @@ class Assistant:
                                                                   model_calls=model_calls)))
             return
 
+        ranked = evidence_mod.rank(intent, passages, self.embeddings)
+        chosen = evidence_mod.select(intent, ranked)
+        mode = self.settings.answer_mode
+        if mode == "extractive":
+            verification = extractive_verification(intent, chosen, ranked)
+            if not verification.abstained:
+                yield StreamEvent("sentence", text=verification.marked(0))
+            timings = Timings(retrieval_s=retrieval_s, total_s=time.perf_counter() - t0, model_calls=model_calls)
+            yield StreamEvent("final", answer=self._answer(q, standalone, "", passages, verification, timings,
+                                                          kind="abstained" if verification.abstained else "extractive"))
+            return
+
         chain = self.answer_prompt.to_langchain() | self.llm
         t_gen = time.perf_counter()
         first_token_s = None
         raw = ""
         shown = n_shown = n_chunks = 0
         model_calls += 1
-        for piece in self._generate(chain, {"passages": format_passages(passages), "question": standalone}):
+        for piece in self._generate(chain, {"passages": format_evidence(ranked, passages), "question": standalone}):
             if first_token_s is None:
                 first_token_s = time.perf_counter() - t_gen
             raw += piece
@@ -253,11 +284,35 @@ class Assistant:
         # sentence is not a claim the model made, so the verifier drops it.
         truncated = n_chunks >= self.settings.max_tokens
         verification = self.verifier.verify(standalone, raw, passages, truncated=truncated)
-        if not verification.abstained and len(verification.sentences) > n_shown:
+        kind, notice = "generative", None
+        if verification.abstained and mode == "auto" and chosen is not None:
+            fallback = extractive_verification(intent, chosen, ranked)
+            verification = Verification(fallback.sentences, fallback.citations, verification.removed, False, None)
+            kind = "extractive"
+            notice = "The model's answer did not pass verification; the supporting sentence is quoted instead."
+            yield StreamEvent("sentence", text=verification.marked(0))
+        elif not verification.abstained and len(verification.sentences) > n_shown:
             yield StreamEvent("sentence", text=verification.marked(len(verification.sentences) - 1))
         timings = Timings(retrieval_s=retrieval_s, first_token_s=first_token_s, generation_s=generation_s,
                           total_s=time.perf_counter() - t0, model_calls=model_calls)
-        yield StreamEvent("final", answer=self._answer(q, standalone, raw, passages, verification, timings))
+        yield StreamEvent("final", answer=self._answer(q, standalone, raw, passages, verification, timings,
+                                                      kind="abstained" if verification.abstained else kind,
+                                                      notice=notice))
+
+    def _reply(self, question: str, intent: QuestionAnalysis, elapsed: float) -> Answer:
+        """The answer to input that is not an English question about the documents (no retrieval)."""
+        if intent.kind == "greeting":
+            text, kind, reason = "Hello! Ask me a question about the documents.", "smalltalk", None
+        elif intent.kind == "thanks":
+            text, kind, reason = "You're welcome. Ask another question about the documents any time.", "smalltalk", None
+        elif intent.kind == "instruction":
+            text, kind, reason = DECLINE_INSTRUCTION_TEXT, "declined", "an instruction, not a question about the documents"
+        else:
+            text, kind = DECLINE_LANGUAGE_TEXT, "declined"
+            reason = f"the question is not in English (detected: {intent.language}); the documents are in English"
+        return Answer(question=question, standalone_question=question, answer=text, abstained=kind == "declined",
+                      abstention_reason=reason, model=self.model_name, answer_kind=kind,
+                      timings=Timings(total_s=elapsed))
 
     def _generate(self, chain, inputs: dict) -> Iterator[str]:  # noqa: ANN001 - a LangChain runnable
         """Stream the model's text pieces from a worker thread that holds the generation lock.
@@ -303,7 +358,7 @@ class Assistant:
             cancel.set()
 
     def _answer(self, question: str, standalone: str, raw: str, passages: list[Passage],
-                v: Verification, timings: Timings) -> Answer:
+                v: Verification, timings: Timings, kind: str = "generative", notice: str | None = None) -> Answer:
         return Answer(
             question=question,
             standalone_question=standalone,
@@ -317,7 +372,45 @@ class Assistant:
             raw_answer=raw,
             model=self.model_name,
             timings=timings,
+            answer_kind="abstained" if v.abstained else kind,
+            notice=notice,
         )
+
+
+#: Evidence sentences shown to the model in ``generative``/``auto`` mode.
+EVIDENCE_IN_PROMPT = 3
+
+
+def format_evidence(ranked: list[evidence_mod.Evidence], passages: list[Passage]) -> str:
+    """The prompt's evidence block: the best :data:`EVIDENCE_IN_PROMPT` sentences, each as
+    ``[n] sentence`` with its passage number, in document order; all passages when none ranked."""
+    if not ranked:
+        return format_passages(passages)
+    top = sorted(ranked[:EVIDENCE_IN_PROMPT], key=lambda e: (e.source, e.start))
+    return "\n\n".join(f"[{e.passage_id}] {e.text}" for e in top)
+
+
+def extractive_verification(intent: QuestionAnalysis, chosen: evidence_mod.Evidence | None,
+                            ranked: list[evidence_mod.Evidence]) -> Verification:
+    """The extractive answer: the chosen evidence sentence, verbatim, cited with its exact offsets;
+    or an abstention whose reason names the gate the best candidate failed."""
+    if chosen is None:
+        return Verification([], [], [], True, _no_evidence_reason(intent, ranked))
+    citation = Citation(passage_id=chosen.passage_id, source=chosen.source, start=chosen.start, end=chosen.end,
+                        quote=chosen.text, sentence_index=0)
+    return Verification([chosen.text], [citation], [], False, None)
+
+
+def _no_evidence_reason(intent: QuestionAnalysis, ranked: list[evidence_mod.Evidence]) -> str:
+    if not ranked:
+        return "no passage was retrieved"
+    top = ranked[0]
+    if top.coverage < evidence_mod.MIN_COVERAGE or not top.focus:
+        return "no sentence of the retrieved passages holds most of what the question asks about"
+    if not top.predicate:
+        return ("no sentence of the retrieved passages says anything about "
+                + " / ".join(sorted(intent.predicates)) + " (the question's verb)")
+    return f"no sentence of the retrieved passages gives the kind of answer asked for ({intent.answer_type})"
 
 
 def _marked(verdict: SentenceVerdict) -> str:

@@ -40,7 +40,7 @@ def minilm():
 def fake_settings(tmp_path: Path):
     from assistant.settings import load_settings
 
-    return load_settings(data_dir=tmp_path / "data", embedding_backend="fake", llm_backend="fake")
+    return load_settings(data_dir=tmp_path / "data", embedding_backend="fake", llm_backend="fake", answer_mode="generative")
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def test_ask_prints_the_answer_then_numbered_sources(run) -> None:
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     assert "[1]" in lines[0]
-    assert lines[2] == "Sources:"
+    assert lines[2] == "Sources (quoted from the documents):"
     assert lines[3].startswith("[1] myanmar-russia-visit.txt:")
 
 

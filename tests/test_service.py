@@ -75,13 +75,22 @@ def test_bad_questions_never_reach_the_model(assistant_with) -> None:
     assert model.calls == []
 
 
-def test_the_model_is_sent_the_numbered_passages_and_the_question(assistant_with) -> None:
+def test_the_model_is_sent_the_selected_evidence_sentences_and_the_question(assistant_with) -> None:
+    from assistant.service import EVIDENCE_IN_PROMPT
+
     model = ScriptedChatModel()
     answer = assistant_with(model).ask("Who is the junta's investment minister?")
     prompt = str(model.calls[0][-1].content)
-    assert prompt.count("\n[") + prompt.startswith("[") == len(answer.passages)
-    assert "[1] " in prompt and "Question: Who is the junta's investment minister?" in prompt
-    assert not answer.abstained and "Kan Zaw" in answer.answer
+    blocks = [b for b in prompt.split("\n\n") if b.startswith("[")]
+    assert len(blocks) == EVIDENCE_IN_PROMPT  # sentences, not whole passages: a short prompt
+    by_id = {p.passage_id: p.text for p in answer.passages}
+    for b in blocks:
+        n, sentence = b.split("] ", 1)
+        assert sentence in by_id[int(n[1:])]  # each sentence verbatim from the passage it is numbered as
+    assert any("Kan Zaw" in b for b in blocks)
+    assert "Question: Who is the junta's investment minister?" in prompt
+    assert len(prompt) < sum(len(p.text) for p in answer.passages)
+    assert not answer.abstained and "Kan Zaw" in answer.answer and answer.answer_kind == "generative"
 
 
 def test_a_standalone_question_after_others_is_searched_as_asked_without_a_model_call(assistant_with) -> None:

@@ -32,7 +32,7 @@ def _slow_reply(messages) -> str:  # noqa: ANN001
 
 @pytest.fixture
 def served(tmp_path):
-    settings = load_settings(data_dir=tmp_path, llm_backend="fake", embedding_backend="fake")
+    settings = load_settings(data_dir=tmp_path, llm_backend="fake", embedding_backend="fake", answer_mode="generative")
     assistant = Assistant(settings, lambda q, k: [] if "World Cup" in q else [PASSAGE],
                           lambda: ScriptedChatModel(reply_fn=_slow_reply), load_prompt("answer"),
                           load_prompt("condense"), GroundingVerifier(), "slow-scripted")

@@ -1,0 +1,218 @@
+"""What the user typed: a question (and which kind of answer it expects), small talk, or an instruction.
+
+The expected answer type follows the coarse classes of Li & Roth, "Learning Question Classifiers"
+(COLING 2002): HUMAN/ENTITY (who, which X), NUMERIC:date (when), LOCATION (where), NUMERIC:count
+(how many), DESCRIPTION:reason (why), DESCRIPTION:definition (what does X stand for), plus yes/no
+questions (an auxiliary verb first). It is read off the question's wording and its spaCy parse: no
+model call, a few milliseconds.
+
+The language check is the stop-word method (the share of a language's function words among the
+question's words, as in Grefenstette, "Comparing two language identification schemes", JADT 1995).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from assistant.textutil import STOPWORDS, canonical_number, is_number, normalize_quotes, stem, words
+
+AnswerType = Literal["entity", "date", "place", "number", "yes_no", "reason", "definition", "description"]
+InputKind = Literal["question", "greeting", "thanks", "instruction"]
+
+#: Verbs that frame a question rather than carry its content ("How is X described?", "What did
+#: the office say?"); their absence from a sentence says nothing about whether it answers.
+LIGHT_VERBS = frozenset(
+    "be do have say happen make get go describe call name mean refer stand consider know think report state "
+    "write note become accord remain seem".split()
+)
+
+#: Words about the documents themselves ("according to the article"): they frame the question.
+META_WORDS = frozenset("article document documents text passage passages source sources author according story".split())
+
+NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30",
+    "hundred": "100", "thousand": "1000", "dozen": "12", "once": "1", "twice": "2",
+}
+
+_GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|greetings|hallo|bonjour|hola)\b[\s!.,]*"
+                       r"(there|everyone|all)?[\s!.,]*$", re.I)
+_THANKS = re.compile(r"^(thanks?( you)?( so much| a lot| very much)?|thx|ty|cheers|great,? thanks?|ok(ay)?,? thanks?|"
+                     r"danke|merci|gracias)\b[\s!.,]*$", re.I)
+#: Requests to drop the instructions or act outside the documents (prompt injection, OWASP LLM01).
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompt|documents?|above|previous|context)\b|"
+    r"\b(system prompt|your instructions|jailbreak|developer mode)\b|"
+    r"^(pretend|act as|you are now|from now on|roleplay)\b|"
+    r"^(write|compose|tell me|generate|translate|summari[sz]e everything)\b.{0,30}\b(poem|joke|story|song|essay|code|script)\b",
+    re.I,
+)
+_AUX_FIRST = re.compile(r"^(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|shall|may|might|must)\b", re.I)
+_COUNT = re.compile(r"\bhow (many|much|often|long)\b|\bnumber of\b|\bwhat (percentage|share|proportion)\b|"
+                    r"\b(price|cost|population|budget|salary|revenue)\b", re.I)
+_ATTRIBUTE = re.compile(r"\b(price|cost|population|budget|salary|revenue|percentage|share|proportion|age|length|"
+                        r"height|weight|distance|size|area|speed|temperature|value)\b", re.I)
+_DATE = re.compile(r"^\s*(when)\b|\b(what|which) (year|date|month|day|time)\b|\bsince when\b|\bhow long ago\b", re.I)
+_PLACE = re.compile(r"^\s*where\b|\b(in|at|to|from) (which|what) (region|country|city|town|place|province|state)\b|"
+                    r"^\s*(which|what) (region|country|city|town|place|province|state)\b", re.I)
+_WHO = re.compile(r"^\s*(who|whom|whose)\b|\bname of\b", re.I)
+_WHICH_NOUN = re.compile(r"\b(which|what)\s+(?!(is|are|was|were|do|does|did|has|have|had|can|will|would)\b)"
+                         r"((?:[\w-]+\s+){0,2}[\w-]+)\b", re.I)
+_DEFINITION = re.compile(r"\bwhat (does|do|did) (?P<term>[A-Z][A-Za-z0-9.&-]{1,12}) (stand for|mean)\b|"
+                         r"\bwhat is (?P<term2>[A-Z][A-Z0-9.&-]{1,12}) (short for|an abbreviation)", re.I)
+_WHY = re.compile(r"^\s*(why|for what reason|how come)\b", re.I)
+
+#: Function words of a few languages (the most frequent ones), for telling a non-English question.
+_FOREIGN = {
+    "de": "der die das und ist hat nach wer was wann wo wie warum nicht mit von für ein eine den dem des sind wurde".split(),
+    "fr": "le la les est qui que quoi quand où pourquoi comment avec pour dans une des du au sont été a".split(),
+    "es": "el la los las es quién qué cuándo dónde por cómo con para una del al son fue ha".split(),
+    "it": "il lo gli è chi che cosa quando dove perché come con per una del della sono stato ha".split(),
+    "pt": "o os as é quem que quando onde porque como com para uma do da são foi tem".split(),
+    "nl": "de het een is wie wat wanneer waar waarom hoe met voor van zijn heeft".split(),
+}
+#: Question words of those languages mapped to the English answer types.
+_FOREIGN_QWORDS: dict[str, AnswerType] = {
+    "wer": "entity", "wen": "entity", "wem": "entity", "qui": "entity", "quién": "entity", "quien": "entity",
+    "chi": "entity", "quem": "entity", "wie": "description", "wann": "date", "quand": "date", "cuándo": "date",
+    "quando": "date", "wanneer": "date", "wo": "place", "où": "place", "dónde": "place", "dove": "place",
+    "onde": "place", "waar": "place", "warum": "reason", "pourquoi": "reason", "perché": "reason",
+    "porque": "reason", "waarom": "reason",
+}
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    """What a question asks for.
+
+    Attributes:
+        text: The question as analysed.
+        kind: ``question``, ``greeting``, ``thanks`` or ``instruction`` (a request to act outside
+            the documents, such as "ignore your instructions").
+        answer_type: The expected answer type (see the module description).
+        language: ``en``, or the ISO 639-1 code of another language detected by its function words.
+        terms: Content-word stems of the question (no stop words, no light verbs).
+        names: Lower-cased capitalised words of the question (after its first word).
+        numbers: Canonical numbers of the question (digits and number words).
+        predicates: Stems of the content verbs of the question's main predicate (its root and the
+            verbs it governs as complements), light verbs excluded.
+        counted: Stem of the noun a "how many X" question counts, or None.
+        target_noun: Stem of the noun a "which X" question asks about ("which outlet" -> "outlet").
+        term: The abbreviation a definition question asks about ("SAC"), or None.
+    """
+
+    text: str
+    kind: InputKind = "question"
+    answer_type: AnswerType = "description"
+    language: str = "en"
+    terms: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    predicates: frozenset[str] = frozenset()
+    counted: str | None = None
+    target_noun: str | None = None
+    term: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def strict(self) -> bool:
+        """True when the answer must fill the role the question names (who/when/where/how many/
+        which/what-did-X-do): then the question's predicate must be in the evidence. Why, yes/no
+        and open description questions are often answered in other words, so they are not strict.
+        """
+        return self.answer_type in ("entity", "date", "place", "number", "definition")
+
+
+def detect_language(question: str) -> str:
+    """``en`` or the code of the language whose function words dominate the question."""
+    toks = [w.lower() for w in words(question)]
+    if len(toks) < 3:
+        return "en"
+    english = sum(t in STOPWORDS for t in toks)
+    best, best_n = "en", english
+    for lang, fw in _FOREIGN.items():
+        n = sum(t in fw for t in toks)
+        if n > best_n + 1 or (n >= 2 and english == 0 and n > best_n):
+            best, best_n = lang, n
+    return best
+
+
+def number_value(word: str) -> str | None:
+    """Canonical value of a digit token or an English number word, else None."""
+    if is_number(word):
+        return canonical_number(word)
+    return NUMBER_WORDS.get(word.lower())
+
+
+def analyse(question: str) -> QuestionAnalysis:
+    """Classify what the user typed and what kind of answer it expects."""
+    q = normalize_quotes(question).strip()
+    if _GREETING.match(q):
+        return QuestionAnalysis(q, kind="greeting")
+    if _THANKS.match(q):
+        return QuestionAnalysis(q, kind="thanks")
+    if _INSTRUCTION.search(q):
+        return QuestionAnalysis(q, kind="instruction")
+    language = detect_language(q)
+    ws = words(q)
+    numbers = frozenset(v for w in ws if (v := number_value(w)) is not None)
+    names = frozenset(w.lower() for w in ws[1:] if w[:1].isupper() and w.lower() not in STOPWORDS)
+
+    answer_type: AnswerType = "description"
+    term = None
+    m = _DEFINITION.search(q)
+    if m:
+        answer_type, term = "definition", (m.group("term") or m.group("term2"))
+    elif _COUNT.search(q):
+        answer_type = "number"
+    elif _DATE.search(q):
+        answer_type = "date"
+    elif _PLACE.search(q):
+        answer_type = "place"
+    elif _WHY.search(q):
+        answer_type = "reason"
+    elif _WHO.search(q):
+        answer_type = "entity"
+    elif _AUX_FIRST.match(q):
+        answer_type = "yes_no"
+    elif language != "en" and ws and ws[0].lower() in _FOREIGN_QWORDS:
+        answer_type = _FOREIGN_QWORDS[ws[0].lower()]
+
+    predicates: set[str] = set()
+    counted = target = None
+    lemma_terms: set[str] = set()
+    if language == "en":
+        from assistant.nlp import parse
+
+        doc = parse(q)
+        # content verbs of the main clause: every verb but those of relative/adnominal clauses
+        for tok in doc:
+            if tok.pos_ == "VERB" and tok.dep_ not in ("relcl", "acl", "amod", "advcl") \
+                    and tok.lemma_.lower() not in LIGHT_VERBS and tok.text.lower() not in META_WORDS:
+                predicates.add(stem(tok.lemma_))
+        light = {t.i for t in doc if t.pos_ in ("VERB", "AUX") and t.lemma_.lower() in LIGHT_VERBS}
+        lemma_terms = {stem(t.text) for t in doc if t.i in light}
+        if answer_type == "number":
+            hm = re.search(r"\bhow (many|much)\s+((?:\w+\s+){0,2}?)(\w+)\b", q, re.I)
+            if hm:
+                nouns = [t for t in doc if t.text.lower() in (hm.group(2) + hm.group(3)).lower().split()
+                         and t.pos_ in ("NOUN", "PROPN")]
+                if nouns:
+                    counted = stem(nouns[-1].text)
+        wm = _WHICH_NOUN.search(q)
+        if wm and answer_type in ("description", "entity", "place"):
+            nouns = [t for t in doc if t.text.lower() in wm.group(3).lower().split() and t.pos_ in ("NOUN", "PROPN")]
+            if nouns:
+                target = stem(nouns[-1].text)
+                if answer_type == "description":
+                    answer_type = "entity"
+    if answer_type == "number" and counted is None:
+        am = _ATTRIBUTE.search(q)
+        if am:
+            counted = stem(am.group(1))
+    terms = frozenset(stem(w) for w in ws if w.lower() not in STOPWORDS and w.lower() not in META_WORDS
+                      and number_value(w) is None) - lemma_terms
+    return QuestionAnalysis(q, "question", answer_type, language, terms, names, numbers, frozenset(predicates),
+                            counted, target, term)
