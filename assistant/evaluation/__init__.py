@@ -1,4 +1,4 @@
-"""Offline evaluation over question sets (``assistant eval``); guide in ``docs/evaluation.md``.
+"""Offline evaluation over question sets and claim sets (``assistant eval``); guide in ``docs/evaluation.md``.
 
 Modules, in the order a run uses them:
 
@@ -12,6 +12,8 @@ Modules, in the order a run uses them:
 - :mod:`~assistant.evaluation.outputs`, :mod:`~assistant.evaluation.report`, :mod:`~assistant.evaluation.plots`:
   results.jsonl, metrics.json, report.md and its PNGs.
 - :mod:`~assistant.evaluation.thresholds`, :mod:`~assistant.evaluation.compare`: gates and run comparison.
+- :mod:`~assistant.evaluation.claims`: claim sets: the product's verifier on labelled claims
+  (catch and acceptance rates per claim type).
 - :mod:`~assistant.evaluation.judge`: the optional LLM judge.
 - :mod:`~assistant.evaluation.command`, :mod:`~assistant.evaluation.cli`: the ``assistant eval`` command.
 """
