@@ -116,6 +116,8 @@ class SentenceVerdict:
         citations: The supporting citation (one) when supported, else empty.
         reason: Why it was removed (empty when supported).
         dropped_markers: Citation numbers that named no retrieved passage.
+        trimmed: True when only a leading clause of the sentence is supported (``text`` is that
+            clause); the sentence as written is then not supported as a whole.
     """
 
     text: str
@@ -123,6 +125,7 @@ class SentenceVerdict:
     citations: list[Citation] = field(default_factory=list)
     reason: str = ""
     dropped_markers: list[int] = field(default_factory=list)
+    trimmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -352,40 +355,55 @@ class GroundingVerifier:
                 continue
             trimmed = self._support(head + ".", ordered, index, dropped)
             if trimmed.supported:
-                return trimmed
+                return SentenceVerdict(trimmed.text, True, trimmed.citations, verdict.reason, dropped, trimmed=True)
         return verdict
 
     def _support(self, text: str, ordered: list[Passage], index: int, dropped: list[int]) -> SentenceVerdict:
-        """Step 2 for one (marker-free) sentence against passages in the order to try them."""
+        """Step 2 for one (marker-free) sentence against passages in the order to try them.
+
+        A window that passes the lexical test must also pass the claim-level checks of
+        :func:`assistant.claimcheck.conflict` (bound numbers and dates, name spelling, quantifiers,
+        content verbs, polarity, tense, roles, attachment). A name absent from the window may be
+        found earlier in the same passage when the window holds a pronoun that can refer to it.
+        """
+        from assistant.claimcheck import conflict, has_pronoun
+
         claim = _claim(text)
         if not claim.content and not claim.numbers:
             return SentenceVerdict(text, False, reason="no content", dropped_markers=dropped)
         all_windows: list[_Window] = []
+        conflict_reason = None
         for passage in ordered:
-            best: tuple[float, int, _Window] | None = None
             wins = _windows(passage.text)
             all_windows += wins
+            candidates: list[tuple[float, int, _Window]] = []
             for win in wins:
                 got = _coverage(claim, win)
+                if got is None and claim.numbers <= win.numbers:
+                    # a pronoun of the window may stand for a name said earlier in the passage
+                    before = {w.lower() for w in words(passage.text[:win.start])}
+                    if has_pronoun(passage.text[win.start:win.end]) and claim.names <= (win.lower_words | before):
+                        got = _coverage(_Claim(claim.numbers, frozenset(), claim.content - {stem(n) for n in claim.names
+                                                                                          if n not in win.lower_words}), win)
                 if got is None or got[0] < self.min_content_coverage or got[1] > self.max_unsupported_words:
                     continue
-                cov = got[0]
-                key = (cov, -(win.end - win.start))
-                if best is None or key > best[:2]:
-                    best = (cov, -(win.end - win.start), win)
-            if best is not None:
-                win = best[2]
-                quote = passage.text[win.start:win.end]
+                candidates.append((got[0], -(win.end - win.start), win))
+            for _, _, win in sorted(candidates, key=lambda c: (-c[0], -c[1])):
+                why = conflict(text, passage.text[win.start:win.end], passage.text[:win.start])
+                if why:
+                    conflict_reason = conflict_reason or why
+                    continue
                 citation = Citation(
                     passage_id=passage.passage_id,
                     source=passage.source,
                     start=passage.start + win.start,
                     end=passage.start + win.end,
-                    quote=quote,
+                    quote=passage.text[win.start:win.end],
                     sentence_index=index,
                 )
                 return SentenceVerdict(text, True, citations=[citation], dropped_markers=dropped)
-        return SentenceVerdict(text, False, reason=_missing(claim, all_windows), dropped_markers=dropped)
+        return SentenceVerdict(text, False, reason=conflict_reason or _missing(claim, all_windows),
+                               dropped_markers=dropped)
 
     def verify(self, question: str, raw_answer: str, passages: list[Passage], truncated: bool = False) -> Verification:
         """Verify a whole answer (steps 1-5 of the module description).

@@ -149,7 +149,8 @@ def score_claim(claim: EvalClaim, passages: list[Passage], verifier: SentenceVer
         supported, the reason when not, and the retrieved passages.
     """
     verdict = verifier.verify_sentence(claim.claim, passages)
-    supported = bool(verdict.supported)
+    # a claim is supported only as a whole: a verdict that kept just a leading clause rejects the rest
+    supported = bool(verdict.supported) and not getattr(verdict, "trimmed", False)
     cite = verdict.citations[0] if supported and verdict.citations else None
     match = None
     if supported and claim.label == SUPPORTED and claim.evidence:
@@ -159,7 +160,9 @@ def score_claim(claim: EvalClaim, passages: list[Passage], verifier: SentenceVer
         supported=supported, correct=supported == (claim.label == SUPPORTED),
         passage_id=cite.passage_id if cite else None, source=cite.source if cite else None,
         start=cite.start if cite else None, end=cite.end if cite else None, quote=cite.quote if cite else None,
-        evidence_match=match, reason="" if supported else (verdict.reason or "not supported"),
+        evidence_match=match, reason="" if supported else (
+            (f"only its leading clause is supported: {verdict.text!r}; " if getattr(verdict, "trimmed", False) else "")
+            + (verdict.reason or "not supported")),
         retrieved=[RetrievedPassage(passage_id=p.passage_id, chunk_id=p.chunk_id, source=p.source, start=p.start,
                                     end=p.end, score=p.score, lexical_score=getattr(p, "lexical_score", None),
                                     hit=contains_evidence(p.text, claim.evidence) if claim.evidence else None)

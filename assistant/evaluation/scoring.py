@@ -56,7 +56,8 @@ def rejected_sentences(sentences: list[str], passages: list[Passage], verifier: 
     Each sentence is verified again on its own, as a claim, against all the answer's passages
     (``verifier.verify_sentence``), whatever path produced it (extractive, generative, or a fallback).
     """
-    return sum(not verifier.verify_sentence(s, passages).supported for s in sentences)
+    verdicts = [verifier.verify_sentence(s, passages) for s in sentences]
+    return sum(not v.supported or getattr(v, "trimmed", False) for v in verdicts)
 
 
 def score_answer(question: EvalQuestion, answer: Answer, sources: SourceTexts, verifier: GroundingVerifier,

@@ -1,0 +1,272 @@
+"""Claim-level checks: does a source window that shares a claim's words also say what the claim says?
+
+A lexical match ("the words of the claim occur in the passage sentence") accepts sentences that
+change one detail of a true one, which is exactly how small models go wrong. After the verifier's
+lexical test has found a window (one passage sentence, or two adjacent ones), :func:`conflict` aligns
+the claim with the window's *primary sentence* (the one sharing most content words with the claim)
+and looks for the one-detail changes, using the spaCy parse (:mod:`assistant.nlp`):
+
+1. **Bound details**: numbers (digits and number words), months and weekdays of the claim must be in
+   the primary sentence itself, not only in its neighbour ("In September 2022, the regime endorsed
+   the invasion" against "In February 2022, ... endorsed" whose previous sentence says September).
+2. **Name spelling**: a capitalised word of the claim (after its first word) must be capitalised in
+   the source too ("Strategic Administration Cooperation" against "strategic cooperation").
+3. **Quantifiers**: all, every, each, always, only, none, entire must be in the primary sentence
+   ("All ASEAN members endorsed..." against "the only member of ASEAN").
+4. **Content verbs**: every verb of the claim that is not a light verb (be, have, say...) must be in
+   the window by stem, lemma or a five-letter prefix ("invited" ~ "invitation"), so an added clause
+   or a swapped predicate ("completed" for "suspended") is caught.
+5. **Polarity**: a verb negated in the claim must be negated in the source and vice versa (not,
+   never, no, neither, nor, without), judged per verb, not per sentence.
+6. **Time**: a claim verb in the past (simple past, or perfect) whose source verb is future or only
+   planned (will, would, planned/set/slated/expected to) is a tense shift ("signed" for "planned to
+   sign", "has met" for "will meet"), and the reverse.
+7. **Roles**: the agent of the claim's main predicate (the subject, or the "by" phrase of a passive)
+   must not be a different name than the source's agent of the same predicate, found through the
+   parse: the subject, the subject of the governing clause (open complements, relative clauses), the
+   "of"/possessive agent of a nominalisation ("at the invitation of Putin"), or the name an
+   appositive describes ("Kan Zaw, the junta's investment minister"). "whose" resolves to the noun
+   its clause modifies.
+8. **Attachment**: a name or date that a preposition attaches to a content word in the claim ("visit
+   *to Myanmar*") must sit within :data:`MAX_HOPS` dependency arcs of that word in the source.
+
+What it cannot catch: paraphrases that reverse meaning without negation words or a different
+agent ("balked at" vs "rushed to"), roles held by pronouns or descriptions ("the head of the junta"),
+errors of the parser itself, and claims whose every word and relation is in the source but whose
+implicature is false. Measured rates are in the README ("How an answer is verified").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.nlp import parse
+from assistant.questions import LIGHT_VERBS, number_value
+from assistant.textutil import STOPWORDS, stem, words
+
+#: Dependency arcs allowed between a prepositional name and the word it attaches to (rule 8).
+MAX_HOPS = 3
+_MONTHS_DAYS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split())
+_QUANTIFIERS = frozenset("all every each always only none entire whole".split())
+_NEGATIONS = frozenset("not n't never no neither nor without none nothing nobody".split())
+_PLANNING = frozenset("plan set slate expect intend aim hope schedule propose due".split())
+#: Verbs linking a subject to what is said of it; they align with each other by their attribute.
+_LINKING = frozenset("be remain become stay seem appear".split())
+#: Prepositions of place, direction and time, whose object rule 8 checks.
+_PLACE_PREPS = frozenset("to in at from into on onto near inside".split())
+_PRONOUNS = frozenset("he she it they his her its their him them this these".split())
+
+
+def _key(tok: Any) -> set[str]:
+    """Stems a token can match by: its surface form and its lemma."""
+    return {stem(tok.text), stem(tok.lemma_)}
+
+
+def _matches(a: Any, b: Any) -> bool:
+    ka, kb = _key(a), _key(b)
+    if ka & kb:
+        return True
+    return any(len(x) >= 5 and len(y) >= 5 and x[:5] == y[:5] for x in ka for y in kb)
+
+
+def _is_content_verb(tok: Any) -> bool:
+    return tok.pos_ == "VERB" and tok.lemma_.lower() not in LIGHT_VERBS and tok.text.lower() not in STOPWORDS
+
+
+def _entity(tok: Any | None, depth: int = 0) -> str | None:
+    """The name a token stands for: a proper noun with its compounds, a possessor's name, the noun a
+    "whose/who/which" clause modifies; None for pronouns and descriptions."""
+    if tok is None or depth > 4:
+        return None
+    low = tok.text.lower()
+    if low in ("whose", "who", "which", "that"):
+        before = [t for t in tok.doc[max(0, tok.i - 3):tok.i] if not t.is_punct]
+        if before and (before[-1].pos_ == "PROPN" or before[-1].ent_type_):
+            return _entity(before[-1], depth + 1)  # the antecedent stands right before the pronoun
+        clause = tok.head
+        while clause.dep_ not in ("relcl", "acl") and clause.head is not clause and depth < 4:
+            clause = clause.head
+            depth += 1
+        return _entity(clause.head, depth + 1) if clause.dep_ in ("relcl", "acl") else None
+    if tok.pos_ == "PROPN" or tok.ent_type_ in ("PERSON", "ORG", "GPE", "NORP"):
+        parts = [t for t in tok.lefts if t.dep_ in ("compound", "flat") and t.pos_ == "PROPN"] + [tok]
+        return " ".join(t.text for t in parts)
+    for child in tok.children:
+        if child.dep_ == "poss":
+            return _entity(child, depth + 1)
+    return None
+
+
+def _agent(tok: Any, depth: int = 0) -> str | None:
+    """The name acting in a predicate (a verb, a nominalisation or a noun described by a copula)."""
+    if depth > 4:
+        return None
+    if tok.pos_ in ("VERB", "AUX"):
+        for child in tok.children:
+            if child.dep_ == "nsubj":
+                return _entity(child)
+            if child.dep_ == "agent":
+                return next((_entity(g) for g in child.children if g.dep_ == "pobj"), None)
+        if tok.dep_ in ("xcomp", "conj", "ccomp") and tok.head is not tok:
+            return _agent(tok.head, depth + 1)
+        if tok.dep_ in ("relcl", "acl"):
+            return _holder(tok.head, depth + 1)
+        return None
+    return _holder(tok, depth)
+
+
+def _holder(tok: Any, depth: int = 0) -> str | None:
+    """For a noun: the name it is said of (appositive, copula subject, "of"/possessive agent)."""
+    if depth > 4:
+        return None
+    if tok.dep_ == "appos":
+        return _entity(tok.head)
+    if tok.dep_ in ("attr", "acomp") and tok.head.pos_ in ("AUX", "VERB"):
+        return _agent(tok.head, depth + 1)
+    for child in tok.children:
+        if child.dep_ == "appos" and _entity(child):
+            return _entity(child)
+        if child.dep_ == "poss" and _entity(child):
+            return _entity(child)
+        if child.dep_ == "prep" and child.text.lower() in ("of", "by"):
+            obj = next((g for g in child.children if g.dep_ == "pobj"), None)
+            if obj is not None and _entity(obj) and tok.pos_ == "NOUN" and tok.text.lower().endswith(("tion", "sion", "ment", "al")):
+                return _entity(obj)
+    if tok.dep_ in ("nsubj", "nsubjpass"):
+        return _entity(tok)
+    return None
+
+
+def _time(tok: Any) -> str | None:
+    """``past``, ``future`` (will/would or planned/expected), or None for a verb token."""
+    auxes = {c.text.lower() for c in tok.children if c.dep_ in ("aux", "auxpass")}
+    if auxes & {"will", "would", "shall", "'ll"}:
+        return "future"
+    head, hops = tok, 0
+    while head.dep_ in ("xcomp", "conj") and head.head is not head and hops < 3:
+        head = head.head
+        hops += 1
+        if head.lemma_.lower() in _PLANNING:
+            return "future"
+        if {c.text.lower() for c in head.children if c.dep_ == "aux"} & {"will", "would"}:
+            return "future"
+    if tok.tag_ == "VBD" or (tok.tag_ == "VBN" and auxes & {"has", "have", "had"}):
+        return "past"
+    return None
+
+
+def _negated(tok: Any) -> bool:
+    return any(c.text.lower() in _NEGATIONS or c.dep_ == "neg" for c in tok.children) or any(
+        c.text.lower() in ("neither", "no") for s in tok.children if s.dep_ in ("nsubj", "nsubjpass") for c in s.children)
+
+
+def _hops(a: Any, b: Any) -> int:
+    """Number of dependency arcs between two tokens of one sentence."""
+    up_a = [a] + list(a.ancestors)
+    up_b = [b] + list(b.ancestors)
+    for i, x in enumerate(up_a):
+        for j, y in enumerate(up_b):
+            if x.i == y.i:
+                return i + j
+    return 99
+
+
+def conflict(claim: str, window: str, context: str = "") -> str | None:
+    """The one-detail change that makes ``window`` fail to support ``claim``, or None.
+
+    Args:
+        claim: One answer sentence, without citation markers.
+        window: The source text the lexical test matched (one or two sentences).
+        context: Passage text before the window (names a pronoun of the window may refer to).
+
+    Returns:
+        A reason naming the rule (see the module description), or None when no rule fires.
+    """
+    c_doc = parse(claim)
+    w_doc = parse(window)
+    claim_stems = {stem(t.text) for t in c_doc if t.is_alpha and t.text.lower() not in STOPWORDS}
+    sents = list(w_doc.sents) or [w_doc[:]]
+    primary = max(sents, key=lambda s: len(claim_stems & {stem(t.text) for t in s if t.is_alpha}))
+    p_lower = {t.text.lower() for t in primary}
+    p_numbers = {v for t in primary if (v := number_value(t.text)) is not None}
+
+    # 1. numbers and dates bound to the primary sentence
+    for t in c_doc:
+        v = number_value(t.text)
+        if v is not None and v not in p_numbers:
+            return f"number {t.text!r} is not in the supporting sentence"
+        if t.text.lower() in _MONTHS_DAYS and t.text.lower() not in p_lower:
+            return f"date {t.text!r} is not in the supporting sentence"
+    # 2. capitalised words keep their capital in the source
+    caps = {t.text for t in w_doc if t.text[:1].isupper()} | {w for w in words(context) if w[:1].isupper()}
+    for t in list(c_doc)[1:]:
+        if t.text[:1].isupper() and t.is_alpha and t.text.lower() not in STOPWORDS and t.text not in caps \
+                and t.text.rstrip("s") not in caps:
+            return f"name {t.text!r} is not a name in the source"
+    # 3. quantifiers
+    for t in c_doc:
+        if t.text.lower() in _QUANTIFIERS and t.text.lower() not in p_lower:
+            return f"quantifier {t.text!r} is not in the supporting sentence"
+    # 4. content verbs
+    w_tokens = [t for t in w_doc if t.is_alpha]
+    for t in c_doc:
+        if _is_content_verb(t) and not any(_matches(t, s) for s in w_tokens):
+            return f"the verb {t.text!r} is not in the supporting sentence"
+    # 5-6. polarity and time, per aligned verb
+    for t in c_doc:
+        if t.pos_ not in ("VERB", "AUX") or t.dep_ in ("aux", "auxpass"):
+            continue
+        linking = t.lemma_.lower() in _LINKING
+        aligned = [s for s in primary if s.pos_ in ("VERB", "AUX") and s.dep_ not in ("aux", "auxpass")
+                   and (_matches(t, s) or (linking and s.lemma_.lower() in _LINKING))]
+        if not aligned:
+            continue
+        if linking:
+            # copulas align by what they say of their subject: the attribute
+            attr = {stem(c.text) for c in t.children if c.dep_ in ("attr", "acomp")}
+            aligned = [s for s in aligned if attr & {stem(c.text) for c in s.children if c.dep_ in ("attr", "acomp")}]
+            if not aligned:
+                continue
+        if all(_negated(s) != _negated(t) for s in aligned):
+            return f"negation: {t.text!r} is {'negated' if _negated(t) else 'not negated'} in the claim but not in the source"
+        ct = _time(t)
+        if ct and all({ct, _time(s)} == {"past", "future"} for s in aligned):
+            return f"tense: {t.text!r} is {ct} in the claim, {'future or planned' if ct == 'past' else 'past'} in the source"
+    # 7. roles
+    root = next((t for t in c_doc if t.dep_ == "ROOT"), None)
+    if root is not None:
+        anchor = root
+        if root.lemma_.lower() in _LINKING:
+            anchor = next((c for c in root.children if c.dep_ in ("attr", "acomp")), None)
+        claim_agent = _agent(root) if anchor is not None else None
+        if anchor is not None and claim_agent:
+            scored = []
+            for s in w_doc:
+                if s.is_alpha and _matches(anchor, s):
+                    near = {stem(x.text) for x in s.subtree}
+                    scored.append((len(near & claim_stems), s))
+            scored.sort(key=lambda x: -x[0])
+            if scored:
+                src_agent = _agent(scored[0][1]) if scored[0][1].pos_ in ("VERB", "AUX") else _holder(scored[0][1])
+                if src_agent and not ({w.lower() for w in words(src_agent)} & {w.lower() for w in words(claim_agent)}):
+                    return f"role: the source says {src_agent!r} {anchor.text}, not {claim_agent!r}"
+    # 8. attachment of prepositional names and dates
+    for t in c_doc:
+        if t.dep_ != "pobj" or not (t.pos_ == "PROPN" or t.ent_type_ in ("GPE", "LOC", "DATE")):
+            continue
+        prep = t.head
+        head = prep.head if prep.dep_ == "prep" else None
+        if head is None or head.pos_ != "NOUN" or prep.text.lower() not in _PLACE_PREPS:
+            continue
+        targets = [s for s in w_doc if s.is_alpha and _matches(head, s)]
+        names = [s for s in w_doc if s.text.lower() == t.text.lower()]
+        if targets and names and min(_hops(a, b) for a in names for b in targets) > MAX_HOPS:
+            return f"attachment: {prep.text} {t.text!r} is not said of {head.text!r} in the source"
+    return None
+
+
+def has_pronoun(text: str) -> bool:
+    """True when ``text`` holds a pronoun or possessive that may refer to a name said before it."""
+    return bool({w.lower() for w in words(text)} & _PRONOUNS)
