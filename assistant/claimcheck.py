@@ -13,9 +13,11 @@ and looks for the one-detail changes, using the spaCy parse (:mod:`assistant.nlp
    the source too ("Strategic Administration Cooperation" against "strategic cooperation").
 3. **Quantifiers**: all, every, each, always, only, none, entire must be in the primary sentence
    ("All ASEAN members endorsed..." against "the only member of ASEAN").
-4. **Content verbs**: every verb of the claim that is not a light verb (be, have, say...) must be in
-   the window by stem, lemma or a five-letter prefix ("invited" ~ "invitation"), so an added clause
-   or a swapped predicate ("completed" for "suspended") is caught.
+4. **Content verbs and list items**: every verb of the claim that is not a light verb (be, have,
+   say...), and every noun coordinated in a list, must be in the window by stem, lemma, a
+   five-letter prefix ("invited" ~ "invitation") or, with embeddings, a synonym
+   (:mod:`assistant.similarity`: "lauded" ~ "praised"), so an added clause, a swapped predicate
+   ("completed" for "suspended") or an invented list item ("..., helicopters, submarines") is caught.
 5. **Polarity**: a verb negated in the claim must be negated in the source and vice versa (not,
    never, no, neither, nor, without), judged per verb, not per sentence.
 6. **Time**: a claim verb in the past (simple past, or perfect) whose source verb is future or only
@@ -51,7 +53,8 @@ _MONTHS_DAYS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday".split())
 _QUANTIFIERS = frozenset("all every each always only none entire whole".split())
 _NEGATIONS = frozenset("not n't never no neither nor without none nothing nobody".split())
-_PLANNING = frozenset("plan set slate expect intend aim hope schedule propose due".split())
+_PLANNING = frozenset("plan set slate expect intend aim hope schedule propose due potential able likely possible "
+                      "chance try seek want".split())
 #: Verbs linking a subject to what is said of it; they align with each other by their attribute.
 _LINKING = frozenset("be remain become stay seem appear".split())
 #: Prepositions of place, direction and time, whose object rule 8 checks.
@@ -145,7 +148,7 @@ def _time(tok: Any) -> str | None:
     if auxes & {"will", "would", "shall", "'ll"}:
         return "future"
     head, hops = tok, 0
-    while head.dep_ in ("xcomp", "conj") and head.head is not head and hops < 3:
+    while head.dep_ in ("xcomp", "conj", "acl") and head.head is not head and hops < 3:
         head = head.head
         hops += 1
         if head.lemma_.lower() in _PLANNING:
@@ -173,13 +176,15 @@ def _hops(a: Any, b: Any) -> int:
     return 99
 
 
-def conflict(claim: str, window: str, context: str = "") -> str | None:
+def conflict(claim: str, window: str, context: str = "", similar: Any = None) -> str | None:
     """The one-detail change that makes ``window`` fail to support ``claim``, or None.
 
     Args:
         claim: One answer sentence, without citation markers.
         window: The source text the lexical test matched (one or two sentences).
         context: Passage text before the window (names a pronoun of the window may refer to).
+        similar: Optional ``(word, candidates) -> bool`` synonym test
+            (:meth:`assistant.similarity.WordSimilarity.similar`); without it verbs match by form only.
 
     Returns:
         A reason naming the rule (see the module description), or None when no rule fires.
@@ -211,15 +216,23 @@ def conflict(claim: str, window: str, context: str = "") -> str | None:
             return f"quantifier {t.text!r} is not in the supporting sentence"
     # 4. content verbs
     w_tokens = [t for t in w_doc if t.is_alpha]
+    w_content = [t.text for t in w_tokens if t.text.lower() not in STOPWORDS]
     for t in c_doc:
-        if _is_content_verb(t) and not any(_matches(t, s) for s in w_tokens):
+        if _is_content_verb(t) and not any(_matches(t, s) for s in w_tokens) and not (
+                similar is not None and similar(t.text, w_content)):
             return f"the verb {t.text!r} is not in the supporting sentence"
+    # 4b. an item added to a list ("jet fighters, helicopters, submarines and ...") must be in the source
+    for t in c_doc:
+        if t.dep_ == "conj" and t.pos_ in ("NOUN", "PROPN") and t.head.pos_ in ("NOUN", "PROPN") \
+                and not any(_matches(t, s) for s in w_tokens) \
+                and not (similar is not None and similar(t.text, w_content)):
+            return f"the list item {t.text!r} is not in the supporting sentence"
     # 5-6. polarity and time, per aligned verb
     for t in c_doc:
         if t.pos_ not in ("VERB", "AUX") or t.dep_ in ("aux", "auxpass"):
             continue
         linking = t.lemma_.lower() in _LINKING
-        aligned = [s for s in primary if s.pos_ in ("VERB", "AUX") and s.dep_ not in ("aux", "auxpass")
+        aligned = [s for s in w_doc if s.pos_ in ("VERB", "AUX") and s.dep_ not in ("aux", "auxpass")
                    and (_matches(t, s) or (linking and s.lemma_.lower() in _LINKING))]
         if not aligned:
             continue

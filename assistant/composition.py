@@ -57,7 +57,7 @@ def build_assistant(settings: Settings, store=None, llm=None) -> Assistant:  # n
         llm_factory=(lambda: llm) if llm is not None else (lambda: build_llm(settings)),
         answer_prompt=load_prompt(settings.prompt_name),
         condense_prompt=load_prompt("condense"),
-        verifier=GroundingVerifier(),
+        verifier=GroundingVerifier(embeddings=getattr(store, "embeddings", None)),
         model_name=model_label(settings) if llm is None else type(llm).__name__,
         embeddings=getattr(store, "embeddings", None),
     )

@@ -290,16 +290,24 @@ class GroundingVerifier:
 
     Args:
         min_content_coverage: See :data:`MIN_CONTENT_COVERAGE`.
+        max_unsupported_words: See :data:`MAX_UNSUPPORTED_WORDS`.
+        embeddings: Optional LangChain ``Embeddings``: content words missing from a window may then be
+            matched by a synonym (:mod:`assistant.similarity`), and the claim checks use it for verbs.
     """
 
     def __init__(self, min_content_coverage: float = MIN_CONTENT_COVERAGE,
-                 max_unsupported_words: int = MAX_UNSUPPORTED_WORDS):
+                 max_unsupported_words: int = MAX_UNSUPPORTED_WORDS, embeddings: object | None = None):
         if not 0.0 < min_content_coverage <= 1.0:
             raise ValueError(f"min_content_coverage must be in (0, 1], got {min_content_coverage}")
         if max_unsupported_words < 0:
             raise ValueError(f"max_unsupported_words must be >= 0, got {max_unsupported_words}")
         self.min_content_coverage = min_content_coverage
         self.max_unsupported_words = max_unsupported_words
+        self.similarity = None
+        if embeddings is not None:
+            from assistant.similarity import WordSimilarity
+
+            self.similarity = WordSimilarity(embeddings)
 
     def split_answer(self, raw: str) -> list[str]:
         """Split raw model output into sentences, keeping each sentence's trailing ``[n]`` markers.
@@ -373,23 +381,26 @@ class GroundingVerifier:
             return SentenceVerdict(text, False, reason="no content", dropped_markers=dropped)
         all_windows: list[_Window] = []
         conflict_reason = None
+        words_by_stem = {stem(w.lower()): w.lower() for w in words(text)}
         for passage in ordered:
             wins = _windows(passage.text)
             all_windows += wins
             candidates: list[tuple[float, int, _Window]] = []
             for win in wins:
-                got = _coverage(claim, win)
+                got = self._soft(claim, win, words_by_stem, _coverage(claim, win))
                 if got is None and claim.numbers <= win.numbers:
                     # a pronoun of the window may stand for a name said earlier in the passage
                     before = {w.lower() for w in words(passage.text[:win.start])}
                     if has_pronoun(passage.text[win.start:win.end]) and claim.names <= (win.lower_words | before):
-                        got = _coverage(_Claim(claim.numbers, frozenset(), claim.content - {stem(n) for n in claim.names
-                                                                                          if n not in win.lower_words}), win)
+                        reduced = _Claim(claim.numbers, frozenset(), claim.content - {stem(n) for n in claim.names
+                                                                                     if n not in win.lower_words})
+                        got = self._soft(reduced, win, words_by_stem, _coverage(reduced, win))
                 if got is None or got[0] < self.min_content_coverage or got[1] > self.max_unsupported_words:
                     continue
                 candidates.append((got[0], -(win.end - win.start), win))
             for _, _, win in sorted(candidates, key=lambda c: (-c[0], -c[1])):
-                why = conflict(text, passage.text[win.start:win.end], passage.text[:win.start])
+                why = conflict(text, passage.text[win.start:win.end], passage.text[:win.start],
+                               self.similarity.similar if self.similarity else None)
                 if why:
                     conflict_reason = conflict_reason or why
                     continue
@@ -404,6 +415,17 @@ class GroundingVerifier:
                 return SentenceVerdict(text, True, citations=[citation], dropped_markers=dropped)
         return SentenceVerdict(text, False, reason=conflict_reason or _missing(claim, all_windows),
                                dropped_markers=dropped)
+
+    def _soft(self, claim: _Claim, win: _Window, words_by_stem: dict[str, str],
+              got: tuple[float, int] | None) -> tuple[float, int] | None:
+        """Coverage with synonyms: a content word missing from the window counts as found when a
+        window word is similar enough (only with embeddings; names and numbers stay exact)."""
+        if got is None or self.similarity is None or got[1] == 0:
+            return got
+        missing = [s for s in claim.content if s not in win.stems]
+        window_words = [w for w in win.lower_words if w not in STOPWORDS and not is_number(w)]
+        still = sum(not self.similarity.similar(words_by_stem.get(s, s), window_words) for s in missing)
+        return (len(claim.content) - still) / len(claim.content), still
 
     def verify(self, question: str, raw_answer: str, passages: list[Passage], truncated: bool = False) -> Verification:
         """Verify a whole answer (steps 1-5 of the module description).
