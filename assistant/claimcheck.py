@@ -142,6 +142,11 @@ def _holder(tok: Any, depth: int = 0) -> str | None:
     return None
 
 
+def verb_time(tok: Any) -> str | None:
+    """``past``, ``future`` (will/would or planned/expected), or None for a verb token (public alias)."""
+    return _time(tok)
+
+
 def _time(tok: Any) -> str | None:
     """``past``, ``future`` (will/would or planned/expected), or None for a verb token."""
     auxes = {c.text.lower() for c in tok.children if c.dep_ in ("aux", "auxpass")}

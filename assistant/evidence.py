@@ -46,7 +46,7 @@ W_COVERAGE, W_DENSE, W_TYPE = 0.5, 0.3, 0.2
 _MONTHS = ("january february march april may june july august september october november december "
            "monday tuesday wednesday thursday friday saturday sunday").split()
 _TIME_WORDS = frozenset(_MONTHS + "today tomorrow yesterday week month year ago decade century".split())
-_PLACE_NOUNS = frozenset("region city province state country town district capital port island".split())
+_PLACE_NOUNS = frozenset("region city province country town district capital port island".split())
 
 
 @dataclass(frozen=True)
@@ -147,10 +147,15 @@ def type_match(q: QuestionAnalysis, sentence: str) -> bool:
     if t in ("yes_no", "reason", "description"):
         return True
     q_words = {w.lower() for w in words(q.text)}
+    # an entity sharing a name word with the question is the question's own ("President Vladimir
+    # Putin" for "Besides Putin, who ...")
+    q_names = {w.lower() for w in words(q.text) if w[:1].isupper()} | set(q.names)
     ents = [(label, txt) for label, txt, _, _ in _entities(sentence)
-            if not {w.lower() for w in words(txt)} <= q_words]
+            if not {w.lower() for w in words(txt)} <= q_words and not ({w.lower() for w in words(txt)} & q_names)]
     lower_words = [w.lower() for w in words(sentence)]
     if t == "entity":
+        if q.person_target:
+            return any(label in ("PERSON", "PROPN") for label, _ in ents)
         if q.target_noun and q.target_noun in {stem(w) for w in lower_words}:
             return True
         return any(label in ("PERSON", "ORG", "NORP", "GPE", "PROPN", "LOC", "FAC") for label, _ in ents)
@@ -161,14 +166,20 @@ def type_match(q: QuestionAnalysis, sentence: str) -> bool:
             return True
         return any(label in ("GPE", "LOC", "FAC") for label, _ in ents) or bool(_PLACE_NOUNS & set(lower_words))
     if t == "number":
-        toks = [x.lower() for x in _tokens(sentence)]
-        values = [(i, number_value(x)) for i, x in enumerate(toks)]
-        found = [i for i, v in values if v is not None and v not in q.numbers]
+        # an amount: a cardinal, money, quantity or percentage, or "only" before the counted noun;
+        # not a year or a date
+        from assistant.nlp import parse
+
+        doc = parse(sentence)
+        toks = [x.text.lower() for x in doc]
+        found = [x.i for x in doc if (number_value(x.text) is not None and number_value(x.text) not in q.numbers
+                                      and x.ent_type_ not in ("DATE", "TIME", "ORDINAL"))
+                 or (x.text.lower() == "only" and q.counted)]
         if not found:
             return False
-        if q.counted is None:
+        if not q.counted:
             return True
-        return any(stem(toks[j]) == q.counted for i in found for j in range(i + 1, min(i + 4, len(toks))))
+        return any(stem(toks[j]) in q.counted for i in found for j in range(i + 1, min(i + 4, len(toks))))
     if t == "definition" and q.term:
         term = re.escape(q.term)
         initials = "".join(ch for ch in q.term if ch.isalpha()).upper()
@@ -226,7 +237,7 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
     if not cands:
         return []
     texts = [c.passage.text[c.start:c.end] for c in cands]
-    stems = [_stems(t) for t in texts]
+    stems = [_stems(t) | _aliases(q, t) for t in texts]
     prev_names = [{w.lower() for w in words(c.previous) if w[:1].isupper()} for c in cands]
     n = len(cands)
     idf = {t: math.log((n + 1) / (sum(t in s for s in stems) + 0.5)) for t in q.terms}
@@ -242,6 +253,8 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
         got = sum(w for t, w in weight.items() if t in have or _prefix_match(t, stems[i]))
         coverage = got / total if q.terms else 0.0
         pred = any(_prefix_match(p, stems[i]) for p in q.predicates) if q.predicates else True
+        if pred and q.tense and _other_time(q, texts[i]):
+            pred = False  # "will meet" is not answered by "met": another event
         tm = type_match(q, texts[i])
         numbers = {v for w in words(texts[i]) if (v := number_value(w)) is not None}
         score = W_COVERAGE * coverage + W_DENSE * max(0.0, dense[i]) + W_TYPE * float(tm)
@@ -253,6 +266,29 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
         ))
     out.sort(key=lambda e: (-e.score, e.passage_id, e.start))
     return out
+
+
+def _other_time(q: QuestionAnalysis, sentence: str) -> bool:
+    """True when every verb of ``sentence`` matching the question's predicate has the other time
+    (past against future)."""
+    from assistant.claimcheck import verb_time
+    from assistant.nlp import parse
+
+    times = [verb_time(t) for t in parse(sentence) if t.pos_ == "VERB" and _prefix_match(stem(t.lemma_), q.predicates)]
+    return bool(times) and all({tm, q.tense} == {"past", "future"} for tm in times)
+
+
+def _aliases(q: QuestionAnalysis, sentence: str) -> frozenset[str]:
+    """Abbreviations the question uses for names the sentence spells out ("MAH" for "Min Aung
+    Hlaing"): the question's all-capital word counts as found where a run of capitalised words with
+    those initials stands."""
+    out = set()
+    for w in words(q.text):
+        if 2 <= len(w) <= 6 and w.isupper() and w.isalpha():
+            run = re.search(r"\b" + r"[\w’'-]*\s+".join(ch for ch in w) + r"[\w’'-]*", sentence)
+            if run and all(x[:1].isupper() for x in run.group(0).split()):
+                out.add(stem(w))
+    return frozenset(out)
 
 
 def select(q: QuestionAnalysis, ranked: list[Evidence]) -> Evidence | None:

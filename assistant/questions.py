@@ -25,11 +25,12 @@ InputKind = Literal["question", "greeting", "thanks", "instruction"]
 #: the office say?"); their absence from a sentence says nothing about whether it answers.
 LIGHT_VERBS = frozenset(
     "be do have say happen make get go describe call name mean refer stand consider know think report state "
-    "write note become accord remain seem".split()
+    "write note become accord remain seem take give put come keep identify list mention cite".split()
 )
 
 #: Words about the documents themselves ("according to the article"): they frame the question.
-META_WORDS = frozenset("article document documents text passage passages source sources author according story".split())
+META_WORDS = frozenset("article document documents text passage passages source sources author according story "
+                       "many much besides apart else exactly".split())
 
 NUMBER_WORDS = {
     "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
@@ -51,13 +52,20 @@ _INSTRUCTION = re.compile(
 )
 _AUX_FIRST = re.compile(r"^(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|shall|may|might|must)\b", re.I)
 _COUNT = re.compile(r"\bhow (many|much|often|long)\b|\bnumber of\b|\bwhat (percentage|share|proportion)\b|"
-                    r"\b(price|cost|population|budget|salary|revenue)\b", re.I)
+                    r"\b(price|cost|population|budget|salary|revenue|worth|capacity)\b", re.I)
 _ATTRIBUTE = re.compile(r"\b(price|cost|population|budget|salary|revenue|percentage|share|proportion|age|length|"
-                        r"height|weight|distance|size|area|speed|temperature|value)\b", re.I)
+                        r"height|weight|distance|size|area|speed|temperature|value|worth|capacity|output)\b", re.I)
+#: Counting words that say "how often", not what is counted ("how many times").
+_GENERIC_COUNTERS = frozenset("times time occasions occasion instances instance".split())
+#: Nouns naming people by role: "which ministers" asks for people, so the answer must name one.
+_PERSON_ROLES = frozenset(
+    "minister official officer leader president general person people man woman speaker chief head "
+    "representative ambassador diplomat envoy spokesman spokeswoman spokesperson journalist author analyst "
+    "commander king queen prime premier chairman director ceo founder".split())
 _DATE = re.compile(r"^\s*(when)\b|\b(what|which) (year|date|month|day|time)\b|\bsince when\b|\bhow long ago\b", re.I)
-_PLACE = re.compile(r"^\s*where\b|\b(in|at|to|from) (which|what) (region|country|city|town|place|province|state)\b|"
+_PLACE = re.compile(r"^\s*where\b|\b(in|at|to|from) (which|what) (\w+ )?(region|country|city|town|place|province|state)\b|"
                     r"^\s*(which|what) (region|country|city|town|place|province|state)\b", re.I)
-_WHO = re.compile(r"^\s*(who|whom|whose)\b|\bname of\b", re.I)
+_WHO = re.compile(r"(^|,\s*|\b(and|but|besides|apart from \w+)\s+)(who|whom|whose)\b|\bname of\b", re.I)
 _WHICH_NOUN = re.compile(r"\b(which|what)\s+(?!(is|are|was|were|do|does|did|has|have|had|can|will|would)\b)"
                          r"((?:[\w-]+\s+){0,2}[\w-]+)\b", re.I)
 _DEFINITION = re.compile(r"\bwhat (does|do|did) (?P<term>[A-Z][A-Za-z0-9.&-]{1,12}) (stand for|mean)\b|"
@@ -98,8 +106,12 @@ class QuestionAnalysis:
         numbers: Canonical numbers of the question (digits and number words).
         predicates: Stems of the content verbs of the question's main predicate (its root and the
             verbs it governs as complements), light verbs excluded.
-        counted: Stem of the noun a "how many X" question counts, or None.
+        counted: Stems of the nouns a "how many X" question counts ("ASEAN member states"), or of the
+            attribute a quantity question asks for ("price"); empty when any number answers.
         target_noun: Stem of the noun a "which X" question asks about ("which outlet" -> "outlet").
+        person_target: True when that noun names people by their role ("which ministers"): the
+            answer must then name a person.
+        tense: ``past`` or ``future`` when the question's main verb says so ("will meet"), else None.
         term: The abbreviation a definition question asks about ("SAC"), or None.
     """
 
@@ -111,9 +123,11 @@ class QuestionAnalysis:
     names: frozenset[str] = frozenset()
     numbers: frozenset[str] = frozenset()
     predicates: frozenset[str] = frozenset()
-    counted: str | None = None
+    counted: frozenset[str] = frozenset()
     target_noun: str | None = None
     term: str | None = None
+    person_target: bool = False
+    tense: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -181,7 +195,10 @@ def analyse(question: str) -> QuestionAnalysis:
         answer_type = _FOREIGN_QWORDS[ws[0].lower()]
 
     predicates: set[str] = set()
-    counted = target = None
+    counted: set[str] = set()
+    target = None
+    person_target = False
+    tense = None
     lemma_terms: set[str] = set()
     if language == "en":
         from assistant.nlp import parse
@@ -195,24 +212,32 @@ def analyse(question: str) -> QuestionAnalysis:
         light = {t.i for t in doc if t.pos_ in ("VERB", "AUX") and t.lemma_.lower() in LIGHT_VERBS}
         lemma_terms = {stem(t.text) for t in doc if t.i in light}
         if answer_type == "number":
-            hm = re.search(r"\bhow (many|much)\s+((?:\w+\s+){0,2}?)(\w+)\b", q, re.I)
-            if hm:
-                nouns = [t for t in doc if t.text.lower() in (hm.group(2) + hm.group(3)).lower().split()
-                         and t.pos_ in ("NOUN", "PROPN")]
-                if nouns:
-                    counted = stem(nouns[-1].text)
+            # the noun phrase right after "how many": "how many ASEAN member states endorsed ..."
+            for tok in doc:
+                if tok.text.lower() in ("many", "much") and tok.i > 0 and doc[tok.i - 1].text.lower() == "how":
+                    for nxt in doc[tok.i + 1:]:
+                        if nxt.pos_ not in ("NOUN", "PROPN", "ADJ"):
+                            break
+                        if nxt.pos_ in ("NOUN", "PROPN") and nxt.text.lower() not in _GENERIC_COUNTERS:
+                            counted.add(stem(nxt.text))
         wm = _WHICH_NOUN.search(q)
         if wm and answer_type in ("description", "entity", "place"):
             nouns = [t for t in doc if t.text.lower() in wm.group(3).lower().split() and t.pos_ in ("NOUN", "PROPN")]
             if nouns:
                 target = stem(nouns[-1].text)
+                person_target = nouns[-1].lemma_.lower() in _PERSON_ROLES
                 if answer_type == "description":
                     answer_type = "entity"
-    if answer_type == "number" and counted is None:
+        from assistant.claimcheck import verb_time
+
+        for tok in doc:
+            if tok.pos_ == "VERB" and stem(tok.lemma_) in predicates:
+                tense = tense or verb_time(tok)
+    if answer_type == "number" and not counted:
         am = _ATTRIBUTE.search(q)
         if am:
-            counted = stem(am.group(1))
+            counted = {stem(am.group(1))}
     terms = frozenset(stem(w) for w in ws if w.lower() not in STOPWORDS and w.lower() not in META_WORDS
                       and number_value(w) is None) - lemma_terms
     return QuestionAnalysis(q, "question", answer_type, language, terms, names, numbers, frozenset(predicates),
-                            counted, target, term)
+                            frozenset(counted), target, term, person_target=person_target, tense=tense)

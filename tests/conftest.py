@@ -61,6 +61,17 @@ def real_assistant(real_settings):
 
 
 @pytest.fixture(scope="session")
+def real_model_assistant(real_settings):
+    """The real SmolLM2 model writing answers (``answer_mode=auto``) over the same index."""
+    from assistant.composition import build_assistant, build_store, ensure_indexed
+
+    settings = real_settings.model_copy(update={"answer_mode": "auto"})
+    store = build_store(settings)
+    ensure_indexed(settings, store)
+    return build_assistant(settings, store=store)
+
+
+@pytest.fixture(scope="session")
 def dev_questions() -> list[dict]:
     if not DEV_QUESTIONS.is_file():
         pytest.fail(f"{DEV_QUESTIONS} not found: the shared/ folder must sit beside the project")

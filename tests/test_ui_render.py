@@ -47,9 +47,30 @@ def test_md_text_shows_any_text_literally(text):
 
 def test_answer_markers_link_to_their_source_cards():
     msg = render.answer_message(_answer(), turn=3)
-    assert msg.endswith('<a class="cite" href="#src-3-1" title="Show source 1">[1]</a>\\.')
-    assert _shown(msg) == f"{SENTENCE[:-1]} [1]."
+    body, kind = msg.split("\n\n")
+    assert body.endswith('<a class="cite" href="#src-3-1" title="Show source 1">[1]</a>\\.')
+    assert _shown(body) == f"{SENTENCE[:-1]} [1]."
     assert "Searched for" not in msg
+
+
+def test_the_kind_of_answer_is_shown_under_it():
+    written = render.answer_message(_answer(), turn=0)
+    assert written.endswith('<small class="kind">Written by the model from the documents; every sentence checked '
+                            'against its source</small>')
+    quoted = render.answer_message(_answer(answer_kind="extractive"), turn=0)
+    assert quoted.endswith('<small class="kind">Quoted from the documents</small>')
+    fallback = render.answer_message(_answer(answer_kind="extractive", notice="The model's answer failed."), turn=0)
+    assert fallback.endswith("Quoted from the documents\\. The model's answer failed\\.</small>")
+
+
+def test_a_declined_request_says_so_without_sources():
+    from assistant.models import DECLINE_INSTRUCTION_TEXT
+
+    a = _answer(abstained=True, answer=DECLINE_INSTRUCTION_TEXT, sentences=[], citations=[], answer_kind="declined",
+                abstention_reason="an instruction, not a question about the documents")
+    msg = render.answer_message(a, turn=0)
+    assert msg.startswith('<div class="abstain"><strong>Not a question I can answer.</strong>')
+    assert DECLINE_INSTRUCTION_TEXT in msg and "cite" not in msg
 
 
 def test_answer_with_markup_in_its_sentence_is_escaped():
@@ -62,7 +83,7 @@ def test_answer_with_markup_in_its_sentence_is_escaped():
 def test_rewritten_question_is_shown_under_the_answer():
     msg = render.answer_message(_answer(question="What did he sign?",
                                         standalone_question="What did Kan Zaw sign?"), turn=0)
-    body, note = msg.split("\n\n")
+    body, _kind, note = msg.split("\n\n")
     assert '<a class="cite"' in body
     assert note == '<small class="rewrite">Searched for: “What did Kan Zaw sign?”</small>'
 

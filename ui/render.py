@@ -60,8 +60,25 @@ def rewrite_note(answer_or_question: Answer | str, question: str | None = None) 
     return f'<small class="rewrite">Searched for: “{md_text(standalone)}”</small>'
 
 
+#: What the user is told about how each kind of answer was made.
+KIND_LABELS = {
+    "extractive": "Quoted from the documents",
+    "generative": "Written by the model from the documents; every sentence checked against its source",
+}
+
+
+def kind_note(answer: Answer) -> str:
+    """A small line saying which kind of answer this is (and any notice), or ``""``."""
+    label = KIND_LABELS.get(answer.answer_kind, "")
+    if answer.notice:
+        label = f"{label}. {answer.notice}" if label else answer.notice
+    return f'<small class="kind">{md_text(label)}</small>' if label else ""
+
+
 def abstention_message(answer: Answer) -> str:
     """Chat Markdown for an abstention: marked as such, with a short explanation and no sources."""
+    if answer.answer_kind == "declined":
+        return f'<div class="abstain"><strong>Not a question I can answer.</strong> {esc(answer.answer)}</div>'
     reason = answer.abstention_reason or ""
     if reason.startswith("no passage is relevant"):
         why = "No passage of the indexed documents is about this question."
@@ -87,6 +104,9 @@ def answer_message(answer: Answer, turn: int) -> str:
             ids = sorted({c.passage_id for c in answer.citations if c.sentence_index == i})
             parts.append(_sentence_with_links(sentence, turn, ids))
         body = " ".join(parts) if parts else md_text(answer.answer)
+        kind = kind_note(answer)
+        if kind:
+            body += f"\n\n{kind}"
     note = rewrite_note(answer)
     return body + (f"\n\n{note}" if note else "")
 
