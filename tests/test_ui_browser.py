@@ -68,14 +68,19 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 @contextmanager
-def ui_server(data_dir: Path, *args: str) -> Iterator[str]:
-    """Run ``assistant ui`` on a free port until the block ends; yields its URL."""
+def ui_server(data_dir: Path, *args: str, answer_mode: str = "generative") -> Iterator[str]:
+    """Run ``assistant ui`` on a free port until the block ends; yields its URL.
+
+    ``answer_mode`` defaults to ``generative`` so that the scripted model streams its answers (the
+    product's default, ``extractive``, answers without a model: ``test_default_configuration...``).
+    """
     port = _free_port()
     log_path = data_dir.parent / f"ui-{port}.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ui", "--host", "127.0.0.1",
                                  "--port", str(port), "--data-dir", str(data_dir), *args],
-                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, ASSISTANT_ANSWER_MODE=answer_mode))
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 180
@@ -143,5 +148,12 @@ def test_markup_in_documents_is_shown_as_text(tmp_path):
 
 @pytest.mark.model
 def test_real_model_through_the_ui(tmp_path):
-    with ui_server(tmp_path / "data") as url:
+    """The real SmolLM2 writing answers (``auto``: a quote when its answer fails the check)."""
+    with ui_server(tmp_path / "data", answer_mode="auto") as url:
         run_spec("model.spec.mjs", url, answer_timeout_s=420, timeout=900)
+
+
+def test_default_configuration_quotes_evidence_through_the_ui(tmp_path):
+    """The default configuration (extractive answers from MiniLM-ranked evidence), as a user starts it."""
+    with ui_server(tmp_path / "data", answer_mode="extractive") as url:
+        run_spec("default.spec.mjs", url, answer_timeout_s=120, timeout=600)

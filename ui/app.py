@@ -34,7 +34,11 @@ HEADER = """
 def settings_markdown(assistant: Assistant) -> str:
     """The read-only settings table shown in the Settings accordion."""
     s = assistant.settings
+    modes = {"extractive": "extractive (quotes the best evidence sentence; no model call)",
+             "generative": "generative (the model writes; every sentence checked)",
+             "auto": "auto (the model writes; a quote when its answer fails the check)"}
     rows = [
+        ("Answer mode", modes.get(s.answer_mode, s.answer_mode)),
         ("Model", f"{assistant.model_name} ({s.llm_backend})"),
         ("Passages retrieved (top-k)", str(s.top_k)),
         ("Minimum relevance", f"{s.min_relevance:g}"),
