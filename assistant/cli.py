@@ -170,6 +170,16 @@ def serve(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None
     _serve(False, host, port, profile, data_dir, llm, embedding)
 
 
+@app.command()
+def doctor(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None, data_dir: DataDirOpt = None,
+           llm: BackendOpt = None, embedding: EmbOpt = None) -> None:
+    """Check that this machine can run the assistant offline; print each problem's fix (exit 1 if any)."""
+    from assistant.doctor import report, run_checks
+
+    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port)
+    raise typer.Exit(report(run_checks(s)))
+
+
 def _register_subcommands() -> None:
     from assistant.evaluation.cli import register as register_eval
     from assistant.feedback.cli import register as register_feedback

