@@ -147,6 +147,33 @@ def verb_time(tok: Any) -> str | None:
     return _time(tok)
 
 
+def _participant(tok: Any | None) -> str | None:
+    """A participant's name, or the lemma of a common noun ("authority")."""
+    if tok is None:
+        return None
+    return _entity(tok) or (tok.lemma_.lower() if tok.pos_ == "NOUN" else None)
+
+
+def _subject_object(verb: Any) -> tuple[Any | None, Any | None]:
+    subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    obj = next((c for c in verb.children if c.dep_ in ("dobj", "dative")), None)
+    return subj, obj
+
+
+def _swapped(claim_verb: Any, source_verb: Any) -> str | None:
+    """Rule 7 for common nouns: the claim's subject is the source's object of the same verb, or the
+    reverse ("The authority asked the mayor" against "The mayor asked the authority")."""
+    cs, co = (_participant(t) for t in _subject_object(claim_verb))
+    ss, so = (_participant(t) for t in _subject_object(source_verb))
+
+    def same(a: str | None, b: str | None) -> bool:
+        return bool(a and b and {w.lower() for w in words(a)} & {w.lower() for w in words(b)})
+
+    if (same(cs, so) and not same(cs, ss)) or (same(co, ss) and not same(co, so)):
+        return f"role: the source says {ss!r} {source_verb.text} {so!r}, the claim the other way round"
+    return None
+
+
 def _time(tok: Any) -> str | None:
     """``past``, ``future`` (will/would or planned/expected), or None for a verb token."""
     auxes = {c.text.lower() for c in tok.children if c.dep_ in ("aux", "auxpass")}
@@ -259,17 +286,22 @@ def conflict(claim: str, window: str, context: str = "", similar: Any = None) ->
         if root.lemma_.lower() in _LINKING:
             anchor = next((c for c in root.children if c.dep_ in ("attr", "acomp")), None)
         claim_agent = _agent(root) if anchor is not None else None
-        if anchor is not None and claim_agent:
-            scored = []
+        scored = []
+        if anchor is not None:
             for s in w_doc:
                 if s.is_alpha and _matches(anchor, s):
                     near = {stem(x.text) for x in s.subtree}
                     scored.append((len(near & claim_stems), s))
             scored.sort(key=lambda x: -x[0])
-            if scored:
-                src_agent = _agent(scored[0][1]) if scored[0][1].pos_ in ("VERB", "AUX") else _holder(scored[0][1])
-                if src_agent and not ({w.lower() for w in words(src_agent)} & {w.lower() for w in words(claim_agent)}):
-                    return f"role: the source says {src_agent!r} {anchor.text}, not {claim_agent!r}"
+        if scored and anchor is root and scored[0][1].pos_ in ("VERB", "AUX"):
+            swapped = _swapped(root, scored[0][1])
+            if swapped:
+                return swapped
+        if scored and claim_agent:
+            src = scored[0][1]
+            src_agent = _agent(src) if src.pos_ in ("VERB", "AUX") else _holder(src)
+            if src_agent and not ({w.lower() for w in words(src_agent)} & {w.lower() for w in words(claim_agent)}):
+                return f"role: the source says {src_agent!r} {anchor.text}, not {claim_agent!r}"
     # 8. attachment of prepositional names and dates
     for t in c_doc:
         if t.dep_ != "pobj" or not (t.pos_ == "PROPN" or t.ent_type_ in ("GPE", "LOC", "DATE")):

@@ -179,7 +179,9 @@ def type_match(q: QuestionAnalysis, sentence: str) -> bool:
             return False
         if not q.counted:
             return True
-        return any(stem(toks[j]) in q.counted for i in found for j in range(i + 1, min(i + 4, len(toks))))
+        # the counted noun follows the number ("three visits"); an attribute may precede it ("cost 4.2 million")
+        return any(stem(toks[j]) in q.counted for i in found
+                   for j in range(max(0, i - 3), min(i + 4, len(toks))) if j != i)
     if t == "definition" and q.term:
         term = re.escape(q.term)
         initials = "".join(ch for ch in q.term if ch.isalpha()).upper()

@@ -75,7 +75,7 @@ _WHY = re.compile(r"^\s*(why|for what reason|how come)\b", re.I)
 #: Function words of a few languages (the most frequent ones), for telling a non-English question.
 _FOREIGN = {
     "de": "der die das und ist hat nach wer was wann wo wie warum nicht mit von für ein eine den dem des sind wurde".split(),
-    "fr": "le la les est qui que quoi quand où pourquoi comment avec pour dans une des du au sont été a".split(),
+    "fr": "le la les est qui que quoi quand où pourquoi comment avec pour dans une des du au sont été a il elle sera".split(),
     "es": "el la los las es quién qué cuándo dónde por cómo con para una del al son fue ha".split(),
     "it": "il lo gli è chi che cosa quando dove perché come con per una del della sono stato ha".split(),
     "pt": "o os as é quem que quando onde porque como com para uma do da são foi tem".split(),
@@ -144,7 +144,7 @@ def detect_language(question: str) -> str:
     toks = [w.lower() for w in words(question)]
     if len(toks) < 3:
         return "en"
-    english = sum(t in STOPWORDS for t in toks)
+    english = sum(t in STOPWORDS and len(t) > 1 for t in toks)
     best, best_n = "en", english
     for lang, fw in _FOREIGN.items():
         n = sum(t in fw for t in toks)
