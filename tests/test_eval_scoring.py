@@ -322,3 +322,18 @@ def test_the_report_shows_the_kinds_of_answer(tmp_path) -> None:  # noqa: ANN001
     assert "| extractive | 3 of 8 | 0.375 |" in report
     assert "| Answer accuracy (answered, key facts, no sentence rejected) (`answer_accuracy`) | 0.500 |" in report
     assert "not faithfulness" in report
+
+
+def test_the_language_policy_is_followed_when_a_foreign_question_is_answered_or_declined_as_the_readme_says() -> None:
+    from assistant.models import DECLINE_LANGUAGE_TEXT
+
+    rows = [
+        _k(1, "other_language", True, True, answer_kind="extractive", key_facts_found=True),  # answered
+        _k(2, "other_language", True, False, declined=True, answer_kind="declined").model_copy(
+            update={"answer": DECLINE_LANGUAGE_TEXT}),  # declined with the policy's message
+        _k(3, "other_language", True, False, declined=True, answer_kind="abstained").model_copy(
+            update={"answer": "The documents do not contain the answer to this question."}),  # neither
+        _k(4, "fact", True, False, declined=True),  # not counted
+    ]
+    m = aggregate(rows)["language_policy_rate"]
+    assert (m.value, m.n) == (pytest.approx(2 / 3), 3)

@@ -81,6 +81,15 @@ def _p(q: float) -> Callable[[np.ndarray], float]:
     return lambda a: percentile(a, q)
 
 
+def _language_policy(r: QuestionResult) -> bool | None:
+    """Whether an ``other_language`` row follows the language policy (see :func:`aggregate`)."""
+    from assistant.models import DECLINE_LANGUAGE_TEXT
+
+    if r.kind != "other_language":
+        return None
+    return bool(r.metrics.passed) or r.answer.strip() == DECLINE_LANGUAGE_TEXT
+
+
 def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
     """Every aggregate metric of a run.
 
@@ -108,6 +117,10 @@ def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
       nor ``stated_unknown``]. ``false_abstention_rate`` = declined / questions [answerable, every
       kind]. ``false_premise_pass_rate`` = passed / questions [false_premise]. ``pass_rate`` and
       ``pass_rate.<kind>`` = passed / questions [all; per kind].
+    - ``language_policy_rate`` = questions whose answer follows the README's language policy /
+      questions [kind ``other_language``]: answered with every key fact, or declined with
+      :data:`assistant.models.DECLINE_LANGUAGE_TEXT` (the policy: answers are in English, the
+      documents' language; a question in another language is declined with that message).
     - ``answer_kind.<name>`` = questions answered with ``Answer.answer_kind == name`` / questions
       [no error, the assistant records a kind], with the ``count``; informative only.
     - ``latency.*.p50``/``p95`` = percentiles of ``Answer.timings`` (seconds): ``retrieval_s``,
@@ -142,6 +155,7 @@ def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
         "answer_accuracy": _flags(ok, lambda r: r.metrics.answer_correct if r.answerable else None),
         "key_fact_accuracy": _flags(ok, lambda r: r.metrics.key_facts_found if r.answerable else None),
         "correct_decline_rate": _flags(rows, lambda r: bool(r.metrics.passed) if r.kind in DECLINE_KINDS else None),
+        "language_policy_rate": _flags(rows, _language_policy),
         "abstention_recall": _flags(ok, lambda r: r.declined if must_abstain(r.answerable, r.kind) else None),
         "false_abstention_rate": _flags(ok, lambda r: r.declined if r.answerable else None),
         "false_premise_pass_rate": _flags(rows, lambda r: r.metrics.passed if r.kind == "false_premise" else None),

@@ -69,6 +69,8 @@ _SPECS = [
     MetricSpec("key_fact_accuracy", "Key-fact accuracy (answerable)", "answers"),
     MetricSpec("correct_decline_rate", "Correct declines (unanswerable, stated unknown, false premise, injection)",
                "answers"),
+    MetricSpec("language_policy_rate", "Language policy followed (other_language: answered, or declined as the "
+               "README says)", "answers"),
     MetricSpec("abstention_recall", "Abstention recall (unanswerable)", "answers"),
     MetricSpec("false_abstention_rate", "False-abstention rate (answerable)", "answers", higher_is_better=False),
     MetricSpec("false_premise_pass_rate", "False-premise pass rate", "answers"),
