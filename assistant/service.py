@@ -257,7 +257,8 @@ class Assistant:
                 yield StreamEvent("sentence", text=verification.marked(0))
             timings = Timings(retrieval_s=retrieval_s, total_s=time.perf_counter() - t0, model_calls=model_calls)
             yield StreamEvent("final", answer=self._answer(q, standalone, "", passages, verification, timings,
-                                                          kind="abstained" if verification.abstained else "extractive"))
+                                                          kind="abstained" if verification.abstained else "extractive",
+                                                          notice=premise_notice(chosen)))
             return
 
         chain = self.answer_prompt.to_langchain() | self.llm
@@ -388,6 +389,15 @@ def format_evidence(ranked: list[evidence_mod.Evidence], passages: list[Passage]
         return format_passages(passages)
     top = sorted(ranked[:EVIDENCE_IN_PROMPT], key=lambda e: (e.source, e.start))
     return "\n\n".join(f"[{e.passage_id}] {e.text}" for e in top)
+
+
+def premise_notice(chosen: evidence_mod.Evidence | None) -> str | None:
+    """A note when the question names a number or date its evidence does not (a premise the documents
+    may contradict: "suspended in 2019?" answered with "suspended in 2013"), else None."""
+    if chosen is None or not chosen.missing_numbers:
+        return None
+    return (f"The question mentions {', '.join(chosen.missing_numbers)}, which this passage does not; "
+            "it is quoted for what the documents do say.")
 
 
 def extractive_verification(intent: QuestionAnalysis, chosen: evidence_mod.Evidence | None,
