@@ -294,8 +294,78 @@ def _aliases(q: QuestionAnalysis, sentence: str) -> frozenset[str]:
 
 
 def select(q: QuestionAnalysis, ranked: list[Evidence]) -> Evidence | None:
-    """The best answering evidence (see :meth:`Evidence.answers`), or None."""
-    return next((e for e in ranked if e.answers(q)), None)
+    """The best answering evidence (see :meth:`Evidence.answers`), cut to its answering clause
+    (:func:`answering_clause`), or None."""
+    best = next((e for e in ranked if e.answers(q)), None)
+    return answering_clause(q, best) if best is not None else None
+
+
+#: Clause heads whose span can stand alone as an answer: the main clause, coordinated clauses and
+#: reported content ("X reported that <clause>"). Relative and adverbial clauses lean on the
+#: sentence around them ("who he is slated to meet", "while it has never been") and are not used.
+_CLAUSE_DEPS = ("ROOT", "conj", "ccomp")
+_SUBJECT_PRONOUNS = frozenset("he she it they we i you this these those who which".split())
+
+
+def _unbalanced(text: str) -> bool:
+    """True when quotation marks or brackets of ``text`` do not pair up."""
+    return (text.count("“") != text.count("”") or text.count('"') % 2 == 1
+            or text.count("(") != text.count(")"))
+
+
+def answering_clause(q: QuestionAnalysis, e: Evidence) -> Evidence:
+    """The smallest clause of the evidence sentence that still answers the question, verbatim.
+
+    A clause is a main, coordinated or reported clause (the subtree of its verb in the spaCy parse,
+    without leading conjunctions or "that"), of at least six words, whose subject is not a pronoun,
+    and which keeps every question word the sentence matched, the question's verb and the expected
+    answer type; it starts with a capital and its quotation marks pair up. "Min Aung Hlaing has praised
+    Putin for his vision and leadership" is cut from a sentence that first says what the regime
+    endorsed. Questions asking for a name or a place keep the whole sentence (the name may stand in
+    the clause a cut would drop: "The Irrawaddy reported that ..."). Without such a clause, the whole
+    sentence.
+    """
+    from assistant.nlp import parse
+
+    if q.answer_type in ("entity", "place"):
+        return e  # the answer is a name, which may stand in the clause a cut would drop
+    doc = parse(e.text)
+    whole = _stems(e.text)
+    needed = {t for t in q.terms if t in whole} | set(q.predicates & whole)
+    best: tuple[int, int] | None = None
+    for tok in doc:
+        if tok.dep_ not in _CLAUSE_DEPS or tok.pos_ not in ("VERB", "AUX"):
+            continue
+        subj = next((c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if subj is None or subj.text.lower() in _SUBJECT_PRONOUNS:
+            continue
+        toks = list(tok.subtree)
+        # drop coordinated clauses hanging off this one, and leading conjunctions / "that"
+        for c in tok.children:
+            if c.dep_ == "conj" and c.pos_ in ("VERB", "AUX"):
+                toks = [t for t in toks if t.i < c.left_edge.i]
+        while toks and (toks[0].dep_ in ("cc", "mark", "punct") or toks[0].is_space):
+            toks = toks[1:]
+        while toks and (toks[-1].dep_ in ("cc", "punct") or toks[-1].is_space) and toks[-1].text not in ".!?”\"":
+            toks = toks[:-1]
+        if len([t for t in toks if t.is_alpha]) < 6:
+            continue
+        start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
+        span = e.text[start:end]
+        if not (span[:1].isupper() or span[:1].isdigit()) or _unbalanced(span):
+            continue
+        if len(span) >= len(e.text.strip()) or not needed <= (_stems(span) | _aliases(q, span)):
+            continue
+        if q.strict and not type_match(q, span):
+            continue
+        if best is None or end - start < best[1] - best[0]:
+            best = (start, end)
+    if best is None:
+        return e
+    text = e.text[best[0]:best[1]]
+    return Evidence(passage_id=e.passage_id, source=e.source, start=e.start + best[0], end=e.start + best[1],
+                    text=text, score=e.score, coverage=e.coverage, dense=e.dense, type_match=e.type_match,
+                    predicate=e.predicate, focus=e.focus, missing_numbers=e.missing_numbers)
 
 
 def _dense(question: str, texts: list[str], embeddings: Any) -> list[float]:
