@@ -11,6 +11,7 @@ the caller.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -115,7 +116,11 @@ def ggml_libraries(package_dir: Path | None = None) -> list[Path]:
     package_dir = package_dir or llama_cpp_dir()
     if package_dir is None:
         return []
-    return sorted(p for p in package_dir.rglob("libggml*.so*") if p.is_file() and not p.is_symlink())
+    unique: dict[tuple[int, str], Path] = {}  # wheels hold copies (libggml.so, .so.0, .so.0.x): scan one
+    for p in sorted(package_dir.rglob("libggml*.so*"), key=lambda p: (len(p.name), p.name)):
+        if p.is_file() and not p.is_symlink():
+            unique.setdefault((p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest()), p)
+    return sorted(unique.values())
 
 
 def build_stamp() -> str | None:
@@ -470,7 +475,9 @@ def report(checks: list[Check]) -> int:
         table.add_row(c.name, f"[{STYLE[c.status]}]{c.status}[/]", c.detail, c.fix)
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
-    failed = [c.name for c in checks if c.status == "fail"]
-    console.print(f"[bold red]{len(failed)} check(s) failed: {', '.join(failed)}[/]" if failed
+    failed = [c for c in checks if c.status == "fail"]
+    for c in failed:  # unwrapped, so that logs and terminals show each cause and fix in full
+        console.print(f"FAIL {c.name}: {c.detail}\n     fix: {c.fix}", soft_wrap=True, markup=False, highlight=False)
+    console.print(f"[bold red]{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}[/]" if failed
                   else "[green]All checks passed.[/]")
     return 1 if failed else 0

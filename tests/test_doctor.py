@@ -55,8 +55,8 @@ def test_doctor_fails_on_a_model_file_that_is_not_gguf_and_names_the_fix(tmp_pat
     bogus.write_text("not a model\n" * 100)
     r = _doctor(tmp_path, env={"ASSISTANT_MODEL_PATH": str(bogus)})
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "model generates" in r.stdout and "could not load" in r.stdout
-    assert "ASSISTANT_MODEL_PATH" in r.stdout  # the fix
+    assert f"FAIL model generates: llama.cpp could not load {bogus}" in r.stdout  # the cause
+    assert "fix: set ASSISTANT_MODEL_PATH (or model_path) to a GGUF model file" in r.stdout
     assert "1 check(s) failed: model generates" in r.stdout
 
 
