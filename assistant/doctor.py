@@ -209,8 +209,8 @@ def probe_model(model_path: Path, n_threads: int = 2, n_gen: int = 16, timeout: 
     if proc.returncode != 0 or "generated" not in out:
         tail = " ".join(proc.stderr.strip().splitlines()[-2:])[:300]
         return ProbeResult(False, f"the model process {describe_exit(proc.returncode)}" + (f": {tail}" if tail else ""))
-    gen = f", generation {out['gen_tps']:.0f} tokens/s" if out.get("gen_tps") else ""
-    return ProbeResult(True, f"{out['generated']} tokens generated; prompt {out['prompt_tps']:.0f} tokens/s{gen} "
+    gen = f", generation {out['gen_tps']:.1f} tokens/s" if out.get("gen_tps") else ""
+    return ProbeResult(True, f"{out['generated']} tokens generated; prompt {out['prompt_tps']:.1f} tokens/s{gen} "
                              f"(n_threads={n_threads})", out["prompt_tps"], out.get("gen_tps"))
 
 
