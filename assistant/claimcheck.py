@@ -29,6 +29,9 @@ and looks for the one-detail changes, using the spaCy parse (:mod:`assistant.nlp
    "of"/possessive agent of a nominalisation ("at the invitation of Putin"), or the name an
    appositive describes ("Kan Zaw, the junta's investment minister"). "whose" resolves to the noun
    its clause modifies.
+   A claim "X is Y" needs X and Y bound in the source within two arcs (apposition
+   "Kan Zaw, the junta's investment minister", copula or compound), so "The speaker of the Duma is
+   the Irrawaddy" is not supported by a sentence that names both far apart.
 8. **Attachment**: a name or date that a preposition attaches to a content word in the claim ("visit
    *to Myanmar*") must sit within :data:`MAX_HOPS` dependency arcs of that word in the source.
 
@@ -302,6 +305,15 @@ def conflict(claim: str, window: str, context: str = "", similar: Any = None) ->
             src_agent = _agent(src) if src.pos_ in ("VERB", "AUX") else _holder(src)
             if src_agent and not ({w.lower() for w in words(src_agent)} & {w.lower() for w in words(claim_agent)}):
                 return f"role: the source says {src_agent!r} {anchor.text}, not {claim_agent!r}"
+    # 7b. "X is Y": the source must bind the subject and the attribute (apposition, copula, compound)
+    if root is not None and root.lemma_.lower() in _LINKING:
+        subj = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        attr = next((c for c in root.children if c.dep_ in ("attr",)), None)
+        if subj is not None and attr is not None and subj.pos_ in ("NOUN", "PROPN") and attr.pos_ in ("NOUN", "PROPN"):
+            s_toks = [s for s in w_doc if s.is_alpha and _matches(subj, s)]
+            a_toks = [s for s in w_doc if s.is_alpha and _matches(attr, s)]
+            if s_toks and a_toks and min(_hops(a, b) for a in s_toks for b in a_toks) > 2:
+                return f"role: the source does not say that {subj.text!r} is {attr.text!r}"
     # 8. attachment of prepositional names and dates
     for t in c_doc:
         if t.dep_ != "pobj" or not (t.pos_ == "PROPN" or t.ent_type_ in ("GPE", "LOC", "DATE")):

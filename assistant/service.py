@@ -251,7 +251,9 @@ class Assistant:
         ranked = evidence_mod.rank(intent, passages, self.embeddings)
         chosen = evidence_mod.select(intent, ranked)
         mode = self.settings.answer_mode
-        if mode == "extractive":
+        if mode == "extractive" or chosen is None:
+            # evidence first: without answering evidence the model is not asked (it would only add
+            # what the documents do not say), and the abstention names the gate that failed
             verification = extractive_verification(intent, chosen, ranked)
             if not verification.abstained:
                 yield StreamEvent("sentence", text=verification.marked(0))

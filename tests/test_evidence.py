@@ -113,6 +113,13 @@ def test_claims_that_say_what_the_source_says_pass(claim) -> None:
     assert conflict(claim, SOURCE) is None
 
 
+def test_x_is_y_needs_x_and_y_bound_in_the_source() -> None:
+    source = "Ferry operator Nordlink, the largest user of the pier, has criticised the harbour authority."
+    assert conflict("Nordlink is the largest user of the pier.", source) is None  # apposition
+    why = conflict("The largest user of the pier is the harbour authority.", source)
+    assert why is not None and "role" in why, why
+
+
 def test_tense_and_bound_dates() -> None:
     source = "The authority plans to close the north pier in March 2027. Inspectors found cracks in 2024."
     assert "tense" in (conflict("The authority closed the north pier.", source) or "")
