@@ -349,6 +349,12 @@ class GroundingVerifier:
             return SentenceVerdict(text, False, reason="no content", dropped_markers=dropped)
         if _SELF_ABSTENTION.search(normalize_quotes(text)):
             return SentenceVerdict(text, False, reason="the model said it cannot answer", dropped_markers=dropped)
+        if text.rstrip(" \"'”’)").endswith("?") or re.match(r"^\s*(question|answer|passage)\s*:", text, re.I):
+            return SentenceVerdict(text, False, reason="a question or the prompt echoed, not an answer",
+                                   dropped_markers=dropped)
+        if not _has_verb(text):
+            return SentenceVerdict(text, False, reason="not a sentence (no verb): it states nothing",
+                                   dropped_markers=dropped)
         repeated = _repeated_name(text)
         if repeated:
             return SentenceVerdict(text, False, reason=f"degenerate: the name {repeated!r} stands on both sides of the claim",
@@ -455,6 +461,8 @@ class GroundingVerifier:
                 citations += verdict.citations
             else:
                 removed.append(RemovedSentence(text=verdict.text, reason=verdict.reason))
+        if len(kept) > 1:
+            kept, citations, removed = _drop_off_topic(question, kept, citations, removed)
         reason = self.answer_check(question, kept, citations, passages)
         if reason:
             return Verification([], [], removed + [RemovedSentence(text=s, reason=reason) for s in kept], True, reason)
@@ -493,6 +501,36 @@ class GroundingVerifier:
             if not any(is_number(w) or w.lower() in _TIME_WORDS for w in ws):
                 return "the question asks when and no supported sentence gives a time"
         return None
+
+
+def _has_verb(text: str) -> bool:
+    """True when the spaCy parse of ``text`` has a verb or auxiliary (a fragment such as "Refund
+    rules" or "The vendor notes about delivery:" states nothing that can be true or false)."""
+    from assistant.nlp import parse
+
+    return any(t.pos_ in ("VERB", "AUX") for t in parse(text))
+
+
+def _drop_off_topic(question: str, kept: list[str], citations: list[Citation],
+                    removed: list[RemovedSentence]) -> tuple[list[str], list[Citation], list[RemovedSentence]]:
+    """Remove kept sentences that share no content word with the question, when another kept sentence
+    does (a supported but unrelated sentence appended to the answer: refund rules after a parking
+    question). Citations are renumbered to the sentences that stay."""
+    q = _claim(question).content
+    on_topic = [bool(q & _claim(s).content) for s in kept]
+    if not any(on_topic) or all(on_topic):
+        return kept, citations, removed
+    new_kept, new_cites, index = [], [], {}
+    for i, (sentence, ok) in enumerate(zip(kept, on_topic)):
+        if ok:
+            index[i] = len(new_kept)
+            new_kept.append(sentence)
+        else:
+            removed = removed + [RemovedSentence(text=sentence, reason="supported, but does not address the question")]
+    for c in citations:
+        if c.sentence_index in index:
+            new_cites.append(c.model_copy(update={"sentence_index": index[c.sentence_index]}))
+    return new_kept, new_cites, removed
 
 
 def _focus_terms(question_stems: frozenset[str], passages: list[Passage]) -> frozenset[str]:

@@ -94,7 +94,7 @@ def test_uncited_supported_sentence_gets_a_citation(passages) -> None:
 
 
 def test_citation_marker_after_the_period_belongs_to_the_sentence_before(passages) -> None:
-    r = V.verify("Who is the junta's investment minister?",
+    r = V.verify("Who is the junta's investment minister, and who invited Min Aung Hlaing?",
                  "Kan Zaw is the junta's investment minister. [3] Putin invited him. [2]", passages)
     assert [c.passage_id for c in r.citations] == [3, 2]
 
@@ -123,7 +123,7 @@ def test_paraphrase_with_one_unsupported_content_word_is_removed(passages) -> No
 def test_every_kept_sentence_is_supported_by_its_quote(passages, corpus_text) -> None:
     raw = ("Rosatom is Russia's state-run nuclear corporation [1]. Kan Zaw is the investment minister [3]. "
            "The Dawei project was suspended in 2013 [3]. It cost 8 billion dollars [3].")
-    r = V.verify("Tell me about Rosatom and Dawei.", raw, passages)
+    r = V.verify("Tell me about Rosatom, Kan Zaw and Dawei.", raw, passages)
     assert len(r.sentences) == 3
     assert r.removed[0].text.startswith("It cost 8 billion")
     _check_citations(r, passages, corpus_text)
@@ -173,3 +173,35 @@ def test_a_sentence_naming_its_subject_as_its_object_is_removed(passages) -> Non
     raw = "Min Aung Hlaing is expected to meet with Min Aung Hlaing, the head of Myanmar's besieged military junta [2]."
     r = V.verify("Which Russian officials is Min Aung Hlaing expected to meet?", raw, passages)
     assert r.abstained and "degenerate" in r.removed[0].reason
+
+
+# -- answers that say nothing, or too much (cases from a trial of the answer checks) ---------------
+
+_REFUNDS = "Refunds are issued within 14 days of receiving the returned item. Shipping is free for orders over 50 euros."
+_GATES = "Deliveries arrive at the North Gate within two days. Parking is available at the South Gate for visitors."
+
+
+def _two_passages():
+    from assistant.models import Passage
+
+    return [Passage(passage_id=1, chunk_id="r", source="r.txt", start=0, end=len(_REFUNDS), score=0.5, text=_REFUNDS),
+            Passage(passage_id=2, chunk_id="g", source="g.txt", start=0, end=len(_GATES), score=0.5, text=_GATES)]
+
+
+@pytest.mark.parametrize("question, raw", [
+    ("When are refunds issued?", "Refund rules [1]."),
+    ("What about delivery?", "The vendor notes say about delivery: [1]"),
+    ("When can refunds be issued?", "Question: When can refunds be issued [1]?"),
+    ("How long does delivery take?", "Deliveries arrive at the North Gate in one day [2]."),
+])
+def test_answers_that_state_nothing_or_a_number_no_passage_has_are_not_shown(question, raw) -> None:
+    assert GroundingVerifier().verify(question, raw, _two_passages()).abstained
+
+
+def test_a_supported_but_unrelated_sentence_is_not_appended_to_the_answer() -> None:
+    raw = ("Parking is available at the South Gate for visitors [2]. "
+           "Refunds are issued within 14 days of receiving the returned item [1].")
+    result = GroundingVerifier().verify("Where can visitors park?", raw, _two_passages())
+    assert result.sentences == ["Parking is available at the South Gate for visitors."]
+    assert [c.passage_id for c in result.citations] == [2] and result.citations[0].sentence_index == 0
+    assert result.removed[-1].reason == "supported, but does not address the question"
