@@ -18,9 +18,11 @@ from assistant.verifier import GroundingVerifier
 pytestmark = pytest.mark.model
 
 #: Floors on the share of answerable questions whose answer holds all their key facts, per
-#: configuration: one question below the measured value (README, "Answer modes"), for numeric
-#: differences across builds and CPUs.
-KEY_FACT_FLOOR = {"default": 25 / 29, "model": 22 / 29}
+#: configuration (README, "Answer modes"): measured 27/29 for both on 2026-11-29. The default is one
+#: question below (MiniLM numeric differences across CPUs); the model configuration two below, since
+#: a model answer that passes the check may still leave a key fact out, and llama.cpp's output
+#: varies across builds and CPUs.
+KEY_FACT_FLOOR = {"default": 26 / 29, "model": 25 / 29}
 
 
 @pytest.fixture(scope="module", params=["default", "model"])
