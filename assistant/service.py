@@ -50,6 +50,23 @@ def _depends_on_conversation(question: str) -> bool:
     return len(tokens) <= 4 and not names
 
 
+def _usable_rewrite(question: str, rewrite: str, turns: list[Turn]) -> bool:
+    """A model rewrite is used only when it is one question that keeps every content word of the
+    follow-up and adds only words from the conversation (small models often return the previous
+    question, answer instead, or invent a topic)."""
+    from assistant.textutil import STOPWORDS, stem, words
+
+    if not rewrite.endswith("?") or rewrite.count("?") != 1 or len(rewrite) > 3 * len(question) + 200:
+        return False
+    norm = lambda t: re.sub(r"\W+", " ", t).strip().lower()  # noqa: E731
+    if norm(rewrite) == norm(question) or any(norm(rewrite) == norm(t.question) for t in turns):
+        return False
+    content = lambda t: {stem(w) for w in words(t) if w.lower() not in STOPWORDS}  # noqa: E731
+    conversation = set().union(*(content(t.question) | content(t.answer) for t in turns))
+    kept = content(question) - {stem(w) for w in ("he", "she", "they", "it", "him", "them")}
+    return kept <= content(rewrite) and content(rewrite) <= content(question) | conversation
+
+
 def check_question(question: str, max_chars: int) -> str:
     """Validate and normalise a question (see :meth:`Assistant.check_question`)."""
     if not isinstance(question, str) or not question.strip(_INVISIBLE):
@@ -169,11 +186,11 @@ class Assistant:
         Only a question that depends on the conversation is rewritten: one with a pronoun (he, it,
         they, this...), or a short one (at most four words) that names nothing itself ("And the
         price?"). Any other question, such as "What is Rosatom?", is used as asked, with no model
-        call. The model's rewrite is used when it is usable: a question (ending in "?"), not
-        implausibly long, and not the follow-up unchanged. Small models often answer instead of
-        rewriting, or refuse; then the follow-up is followed by the previous question in
-        parentheses, which carries the names a pronoun refers to ("What did he sign? (Who is the
-        junta's investment minister?)").
+        call. The model's rewrite is used when it is usable (:func:`_usable_rewrite`: one question
+        that keeps the follow-up's content words and adds only words of the conversation). Small
+        models often answer instead, return the previous question or invent a topic; then the
+        follow-up is followed by the previous question in parentheses, which carries the names a
+        pronoun refers to ("What did he sign? (Who is the junta's investment minister?)").
         """
         turns = history[-self.settings.history_turns:] if self.settings.history_turns else []
         if not turns or not _depends_on_conversation(question):
@@ -188,8 +205,7 @@ class Assistant:
         text = str(getattr(out, "content", out)).strip().splitlines()
         rewrite = text[0].strip().strip('"').strip() if text else ""
         rewrite = rewrite.removeprefix("Standalone question:").strip()
-        same = re.sub(r"\W+", " ", rewrite).strip().lower() == re.sub(r"\W+", " ", question).strip().lower()
-        if rewrite.endswith("?") and len(rewrite) <= 3 * len(question) + 200 and not same:
+        if _usable_rewrite(question, rewrite, turns):
             return rewrite
         return f"{question} ({turns[-1].question[:_TURN_CHARS]})"
 

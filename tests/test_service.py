@@ -148,3 +148,26 @@ def test_non_questions_are_answered_without_retrieval_or_a_model(answer_in_mode,
     model = ScriptedChatModel()
     a = answer_in_mode("generative", model).ask(text)
     assert a.answer_kind == kind and a.passages == [] and a.citations == [] and model.calls == []
+
+
+@pytest.mark.parametrize("model_rewrite", [
+    "Who invited Min Aung Hlaing to Russia?",                     # the previous question, returned as is
+    "Hello, I'm here to help with your business plan?",           # a topic of its own
+    "Where did he meet him? Who invited him?",                    # two questions
+])
+def test_a_rewrite_that_drops_the_follow_up_or_invents_is_not_used(assistant_with, model_rewrite) -> None:
+    from assistant.service import Turn
+
+    a = assistant_with(ScriptedChatModel(replies=[model_rewrite]))
+    history = [Turn("Who invited Min Aung Hlaing to Russia?", "President Vladimir Putin invited him [1].")]
+    got = a.condense("And where did he meet him in September 2022?", history)
+    assert got == "And where did he meet him in September 2022? (Who invited Min Aung Hlaing to Russia?)"
+
+
+def test_a_rewrite_that_keeps_the_follow_up_and_adds_names_from_the_conversation_is_used(assistant_with) -> None:
+    from assistant.service import Turn
+
+    good = "Where did Min Aung Hlaing meet Putin in September 2022?"
+    a = assistant_with(ScriptedChatModel(replies=[good]))
+    history = [Turn("Who invited Min Aung Hlaing to Russia?", "President Vladimir Putin invited him [1].")]
+    assert a.condense("Where did he meet him in September 2022?", history) == good
