@@ -97,6 +97,7 @@ class _Sentence:
     start: int  # offset within passage.text
     end: int
     previous: str  # the sentence before, in the same passage ("" for the first)
+    following: str = ""  # the sentence after, in the same passage ("" for the last)
 
 
 @lru_cache(maxsize=4096)
@@ -150,8 +151,14 @@ def type_match(q: QuestionAnalysis, sentence: str) -> bool:
     # an entity sharing a name word with the question is the question's own ("President Vladimir
     # Putin" for "Besides Putin, who ...")
     q_names = {w.lower() for w in words(q.text) if w[:1].isupper()} | set(q.names)
-    ents = [(label, txt) for label, txt, _, _ in _entities(sentence)
-            if not {w.lower() for w in words(txt)} <= q_words and not ({w.lower() for w in words(txt)} & q_names)]
+    q_prefixes = {w[:5] for w in q_words if len(w) >= 5}
+
+    def own(txt: str) -> bool:
+        ws = {w.lower() for w in words(txt)}
+        return ws <= q_words or bool(ws & q_names) or bool({w[:5] for w in ws if len(w) >= 5} & q_prefixes
+                                                          and len(ws) == 1)
+
+    ents = [(label, txt) for label, txt, _, _ in _entities(sentence) if not own(txt)]
     lower_words = [w.lower() for w in words(sentence)]
     if t == "entity":
         if q.person_target:
@@ -205,7 +212,8 @@ def _candidates(passages: list[Passage]) -> list[_Sentence]:
             if key in seen:
                 continue
             seen.add(key)
-            out.append(_Sentence(p, s.start, s.end, sents[i - 1].text if i else ""))
+            out.append(_Sentence(p, s.start, s.end, sents[i - 1].text if i else "",
+                                 sents[i + 1].text if i + 1 < len(sents) else ""))
     return out
 
 
@@ -240,7 +248,15 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
         return []
     texts = [c.passage.text[c.start:c.end] for c in cands]
     stems = [_stems(t) | _aliases(q, t) for t in texts]
-    prev_names = [{w.lower() for w in words(c.previous) if w[:1].isupper()} for c in cands]
+    from assistant.claimcheck import has_pronoun
+
+    # a pronoun may stand for a name of the question said in the sentence before or after ("He also met ...")
+    prev_names = [{w.lower() for w in words(c.previous + " " + c.following) if w[:1].isupper() and w.lower() in q.names}
+                  if has_pronoun(texts[i]) else set() for i, c in enumerate(cands)]
+    # names of the question must be in the sentence or next to it (a description such as "the head of
+    # the junta" may stand for a name said in the next sentence): "the president of China" is not
+    # answered by a sentence about someone else's president
+    near = [_stems(c.previous + " " + c.following) | _aliases(q, c.previous + " " + c.following) for c in cands]
     n = len(cands)
     idf = {t: math.log((n + 1) / (sum(t in s for s in stems) + 0.5)) for t in q.terms}
     found_idf = [v for t, v in idf.items() if any(t in s for s in stems)]
@@ -254,6 +270,7 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
         have = stems[i] | {stem(w) for w in prev_names[i]}
         got = sum(w for t, w in weight.items() if t in have or _prefix_match(t, stems[i]))
         coverage = got / total if q.terms else 0.0
+        names_ok = all(_prefix_match(stem(n), stems[i] | near[i]) for n in q.names)
         pred = any(_prefix_match(p, stems[i]) for p in q.predicates) if q.predicates else True
         if pred and q.tense and _other_time(q, texts[i]):
             pred = False  # "will meet" is not answered by "met": another event
@@ -263,7 +280,7 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
         out.append(Evidence(
             passage_id=c.passage.passage_id, source=c.passage.source, start=c.passage.start + c.start,
             end=c.passage.start + c.end, text=texts[i], score=round(score, 4), coverage=round(coverage, 4),
-            dense=round(dense[i], 4), type_match=tm, predicate=pred,
+            dense=round(dense[i], 4), type_match=tm, predicate=pred and names_ok,
             focus=bool(focus & have) or not focus, missing_numbers=tuple(sorted(q.numbers - numbers)),
         ))
     out.sort(key=lambda e: (-e.score, e.passage_id, e.start))

@@ -232,7 +232,15 @@ def analyse(question: str) -> QuestionAnalysis:
 
         for tok in doc:
             if tok.pos_ == "VERB" and stem(tok.lemma_) in predicates:
-                tense = tense or verb_time(tok)
+                progressive = tok.tag_ == "VBG" and any(c.dep_ == "aux" and c.lemma_ == "be" for c in tok.children)
+                tense = tense or verb_time(tok) or ("future" if progressive else None)  # "when is he meeting"
+        # "who is the X (of Y)?": X names the role asked for
+        if answer_type == "entity" and target is None and re.match(r"^\s*who\s+(is|was|are|were)\b", q, re.I):
+            root = next((t for t in doc if t.dep_ == "ROOT"), None)
+            role = next((c for c in root.children if c.dep_ in ("attr", "nsubj") and c.pos_ == "NOUN"), None) if root else None
+            if role is not None:
+                target = stem(role.text)
+                person_target = role.lemma_.lower() in _PERSON_ROLES
     if answer_type == "number" and not counted:
         am = _ATTRIBUTE.search(q)
         if am:
