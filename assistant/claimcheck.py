@@ -314,6 +314,32 @@ def conflict(claim: str, window: str, context: str = "", similar: Any = None) ->
             a_toks = [s for s in w_doc if s.is_alpha and _matches(attr, s)]
             if s_toks and a_toks and min(_hops(a, b) for a in s_toks for b in a_toks) > 2:
                 return f"role: the source does not say that {subj.text!r} is {attr.text!r}"
+    # 7c. "the X that V-ed were A, B and C": each of A, B, C must be the source's agent of V
+    if root is not None and root.lemma_.lower() in _LINKING:
+        subj = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        attr = next((c for c in root.children if c.dep_ == "attr"), None)
+        rel = next((c for c in subj.children if c.dep_ == "relcl" and _is_content_verb(c)), None) if subj is not None else None
+        if rel is not None and attr is not None:
+            listed = [t for t in [attr, *attr.conjuncts, *(c for c in attr.children if c.dep_ == "appos")]
+                      if _entity(t)]
+            src = [s for s in w_doc if s.pos_ == "VERB" and _matches(rel, s)]
+            agents = {a for s in src if (a := _agent(s))}
+            for t in listed:
+                if agents and not any({w.lower() for w in words(_entity(t) or "")} & {w.lower() for w in words(a)}
+                                      for a in agents):
+                    return f"role: the source says {sorted(agents)[0]!r} {rel.text}, not {_entity(t)!r}"
+    # 7d. possessors: "the regime's invasion" against "Putin's invasion"
+    for t in c_doc:
+        poss = next((c for c in t.children if c.dep_ == "poss"), None)
+        if poss is None or poss.pos_ == "PRON" or t.pos_ != "NOUN":
+            continue
+        claim_owner = _entity(poss) or poss.lemma_.lower()
+        for s in w_doc:
+            s_poss = next((c for c in s.children if c.dep_ == "poss"), None)
+            if s.pos_ == "NOUN" and _matches(t, s) and s_poss is not None and _entity(s_poss):
+                owner = _entity(s_poss) or ""
+                if not ({w.lower() for w in words(owner)} & {w.lower() for w in words(claim_owner)}):
+                    return f"role: the source says {owner!r}'s {s.text}, not {claim_owner!r}'s"
     # 8. attachment of prepositional names and dates
     for t in c_doc:
         if t.dep_ != "pobj" or not (t.pos_ == "PROPN" or t.ent_type_ in ("GPE", "LOC", "DATE")):

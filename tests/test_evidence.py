@@ -120,6 +120,16 @@ def test_x_is_y_needs_x_and_y_bound_in_the_source() -> None:
     assert why is not None and "role" in why, why
 
 
+def test_listed_agents_and_possessors_must_be_the_sources() -> None:
+    source = ("Nordlink was the only operator to object to the closure, something that even the Harbour Club "
+              "welcomed. The mayor's plan was adopted in 2025.")
+    why = conflict("The operators that objected to the closure were Nordlink and the Harbour Club.", source)
+    assert why is not None and "role" in why, why
+    why = conflict("The authority's plan was adopted in 2025.", "Mayor Lind's plan was adopted in 2025.")
+    assert why is not None and "role" in why, why
+    assert conflict("Mayor Lind's plan was adopted in 2025.", "Mayor Lind's plan was adopted in 2025.") is None
+
+
 def test_tense_and_bound_dates() -> None:
     source = "The authority plans to close the north pier in March 2027. Inspectors found cracks in 2024."
     assert "tense" in (conflict("The authority closed the north pier.", source) or "")
