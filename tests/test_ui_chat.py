@@ -186,7 +186,7 @@ def test_prompts_fit_the_models_context_window_in_a_long_conversation(controller
 
     tokenizer = Llama(model_path=str(default_model_path()), vocab_only=True, verbose=False)
     limit = fake_settings.max_question_chars
-    long_q = ("What did he sign with the Russian minister for economic development in Naypyidaw " * 40)[:limit - 1] + "?"
+    long_q = ("What did he sign with the Russian minister for economic development for Dawei " * 40)[:limit - 1] + "?"
     records: list = []
     for _ in range(6):
         _, records = _final(controller, long_q, records)
