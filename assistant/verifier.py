@@ -534,13 +534,10 @@ def _drop_off_topic(question: str, kept: list[str], citations: list[Citation],
 
 
 def _focus_terms(question_stems: frozenset[str], passages: list[Passage]) -> frozenset[str]:
-    """Question stems found in the fewest (but at least one) retrieved passages."""
+    """Question stems found in the fewest (but at least one) retrieved passages
+    (:func:`assistant.evidence.focus_terms`, shared with evidence selection)."""
+    from assistant.evidence import focus_terms
+
     if not passages or not question_stems:
         return frozenset()
-    stems_per_passage = [{stem(w) for w in words(p.text) if not is_number(w)} for p in passages]
-    df = {t: sum(t in ps for ps in stems_per_passage) for t in question_stems}
-    present = {t: n for t, n in df.items() if n > 0}
-    if not present:
-        return frozenset()
-    least = min(present.values())
-    return frozenset(t for t, n in present.items() if n == least)
+    return focus_terms(question_stems, passages)
