@@ -145,11 +145,6 @@ def _holder(tok: Any, depth: int = 0) -> str | None:
     return None
 
 
-def verb_time(tok: Any) -> str | None:
-    """``past``, ``future`` (will/would or planned/expected), or None for a verb token (public alias)."""
-    return _time(tok)
-
-
 def _participant(tok: Any | None) -> str | None:
     """A participant's name, or the lemma of a common noun ("authority")."""
     if tok is None:
@@ -177,7 +172,7 @@ def _swapped(claim_verb: Any, source_verb: Any) -> str | None:
     return None
 
 
-def _time(tok: Any) -> str | None:
+def verb_time(tok: Any) -> str | None:
     """``past``, ``future`` (will/would or planned/expected), or None for a verb token."""
     auxes = {c.text.lower() for c in tok.children if c.dep_ in ("aux", "auxpass")}
     if auxes & {"will", "would", "shall", "'ll"}:
@@ -279,8 +274,8 @@ def conflict(claim: str, window: str, context: str = "", similar: Any = None) ->
                 continue
         if all(_negated(s) != _negated(t) for s in aligned):
             return f"negation: {t.text!r} is {'negated' if _negated(t) else 'not negated'} in the claim but not in the source"
-        ct = _time(t)
-        if ct and all({ct, _time(s)} == {"past", "future"} for s in aligned):
+        ct = verb_time(t)
+        if ct and all({ct, verb_time(s)} == {"past", "future"} for s in aligned):
             return f"tense: {t.text!r} is {ct} in the claim, {'future or planned' if ct == 'past' else 'past'} in the source"
     # 7. roles
     root = next((t for t in c_doc if t.dep_ == "ROOT"), None)

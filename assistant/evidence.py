@@ -35,7 +35,7 @@ from typing import Any
 
 from assistant.models import Passage
 from assistant.questions import QuestionAnalysis, number_value
-from assistant.textutil import STOPWORDS, split_sentences, stem, words
+from assistant.textutil import split_sentences, stem, words
 
 #: Least idf-weighted share of the question's words an answering sentence must hold. 0.5: at least
 #: half of what the question says, weighted by rarity. Lower values answered the dev set's
@@ -65,6 +65,7 @@ class Evidence:
         type_match: Whether it holds an answer of the expected type.
         predicate: Whether it holds the question's main verb (True when the question has none).
         focus: Whether it holds one of the question's focus terms.
+        names: Whether every name of the question is in the sentence or a neighbouring one.
         missing_numbers: Numbers of the question that the sentence does not hold (a premise the
             evidence may contradict: "suspended in 2019?" against "suspended in 2013").
     """
@@ -80,13 +81,14 @@ class Evidence:
     type_match: bool
     predicate: bool
     focus: bool
+    names: bool = True
     missing_numbers: tuple[str, ...] = ()
 
     def answers(self, q: QuestionAnalysis) -> bool:
         """True when this sentence is answering evidence for ``q`` (see the module description)."""
         if self.coverage < MIN_COVERAGE or not self.focus:
             return False
-        if not self.predicate or (q.strict and not self.type_match):
+        if not self.names or not self.predicate or (q.strict and not self.type_match):
             return False
         return True
 
@@ -134,12 +136,6 @@ def _entities(text: str) -> tuple[tuple[str, str, int, int], ...]:
             ents.append(("PROPN", " ".join(t.text for t in run), run[0].i, run[-1].i + 1))
             run = []
     return tuple(ents)
-
-
-def _tokens(text: str) -> tuple[str, ...]:
-    from assistant.nlp import parse
-
-    return tuple(t.text for t in parse(text))
 
 
 def type_match(q: QuestionAnalysis, sentence: str) -> bool:
@@ -256,7 +252,8 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
     # names of the question must be in the sentence or next to it (a description such as "the head of
     # the junta" may stand for a name said in the next sentence): "the president of China" is not
     # answered by a sentence about someone else's president
-    near = [_stems(c.previous + " " + c.following) | _aliases(q, c.previous + " " + c.following) for c in cands]
+    near = [_stems(c.previous) | _stems(c.following) | _aliases(q, c.previous) | _aliases(q, c.following)
+            for c in cands]
     n = len(cands)
     idf = {t: math.log((n + 1) / (sum(t in s for s in stems) + 0.5)) for t in q.terms}
     found_idf = [v for t, v in idf.items() if any(t in s for s in stems)]
@@ -280,8 +277,8 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
         out.append(Evidence(
             passage_id=c.passage.passage_id, source=c.passage.source, start=c.passage.start + c.start,
             end=c.passage.start + c.end, text=texts[i], score=round(score, 4), coverage=round(coverage, 4),
-            dense=round(dense[i], 4), type_match=tm, predicate=pred and names_ok,
-            focus=bool(focus & have) or not focus, missing_numbers=tuple(sorted(q.numbers - numbers)),
+            dense=round(dense[i], 4), type_match=tm, predicate=pred,
+            focus=bool(focus & have) or not focus, names=names_ok, missing_numbers=tuple(sorted(q.numbers - numbers)),
         ))
     out.sort(key=lambda e: (-e.score, e.passage_id, e.start))
     return out
@@ -382,7 +379,7 @@ def answering_clause(q: QuestionAnalysis, e: Evidence) -> Evidence:
     text = e.text[best[0]:best[1]]
     return Evidence(passage_id=e.passage_id, source=e.source, start=e.start + best[0], end=e.start + best[1],
                     text=text, score=e.score, coverage=e.coverage, dense=e.dense, type_match=e.type_match,
-                    predicate=e.predicate, focus=e.focus, missing_numbers=e.missing_numbers)
+                    predicate=e.predicate, focus=e.focus, names=e.names, missing_numbers=e.missing_numbers)
 
 
 def _dense(question: str, texts: list[str], embeddings: Any) -> list[float]:
@@ -410,8 +407,3 @@ def _embed_cached(embeddings: Any, texts: tuple[str, ...]) -> list[list[float]]:
         for t, v in zip(todo, embeddings.embed_documents(todo)):
             _EMBED_CACHE[(key, t)] = v
     return [_EMBED_CACHE[(key, t)] for t in texts]
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased non-stop words of ``text``."""
-    return {w.lower() for w in words(text) if w.lower() not in STOPWORDS}

@@ -13,7 +13,7 @@ question's words, as in Grefenstette, "Comparing two language identification sch
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from assistant.textutil import STOPWORDS, canonical_number, is_number, normalize_quotes, stem, words
@@ -128,7 +128,6 @@ class QuestionAnalysis:
     term: str | None = None
     person_target: bool = False
     tense: str | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def strict(self) -> bool:

@@ -275,8 +275,7 @@ class Assistant:
                 yield StreamEvent("sentence", text=verification.marked(0))
             timings = Timings(retrieval_s=retrieval_s, total_s=time.perf_counter() - t0, model_calls=model_calls)
             yield StreamEvent("final", answer=self._answer(q, standalone, "", passages, verification, timings,
-                                                          kind="abstained" if verification.abstained else "extractive",
-                                                          notice=premise_notice(chosen)))
+                                                          kind="extractive", notice=premise_notice(chosen)))
             return
 
         chain = self.answer_prompt.to_langchain() | self.llm
@@ -315,8 +314,7 @@ class Assistant:
         timings = Timings(retrieval_s=retrieval_s, first_token_s=first_token_s, generation_s=generation_s,
                           total_s=time.perf_counter() - t0, model_calls=model_calls)
         yield StreamEvent("final", answer=self._answer(q, standalone, raw, passages, verification, timings,
-                                                      kind="abstained" if verification.abstained else kind,
-                                                      notice=notice))
+                                                      kind=kind, notice=notice))
 
     def _reply(self, question: str, intent: QuestionAnalysis, elapsed: float) -> Answer:
         """The answer to input that is not an English question about the documents (no retrieval)."""
@@ -435,6 +433,8 @@ def _no_evidence_reason(intent: QuestionAnalysis, ranked: list[evidence_mod.Evid
     top = ranked[0]
     if top.coverage < evidence_mod.MIN_COVERAGE or not top.focus:
         return "no sentence of the retrieved passages holds most of what the question asks about"
+    if not top.names:
+        return "no sentence of the retrieved passages names " + " / ".join(sorted(intent.names))
     if not top.predicate:
         return ("no sentence of the retrieved passages says anything about "
                 + " / ".join(sorted(intent.predicates)) + " (the question's verb)")
