@@ -160,10 +160,27 @@ def run_eval(req: EvalRequest) -> int:
     return _run_question_set(req, gates)
 
 
+def _load_set(load, req: EvalRequest, err):  # noqa: ANN001, ANN202 - a loader and its set, a rich Console
+    """Load a question or claim set with ``load``; malformed lines are reported and skipped.
+
+    Raises:
+        UsageError: the file cannot be used (or a malformed line with ``--strict``).
+    """
+    from assistant.evaluation.dataset import DatasetError
+
+    try:
+        loaded = load(req.questions, strict=req.strict)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    for e in loaded.errors:
+        err.print(f"[yellow]Skipped malformed line[/] {req.questions}:{e.line}: {e.message}", markup=True, highlight=False)
+    return loaded
+
+
 def _run_question_set(req: EvalRequest, gates: list) -> int:  # noqa: ANN001 - list[Threshold]
     from assistant.composition import build_assistant, build_store, ensure_indexed
     from assistant.evaluation.aggregate import aggregate
-    from assistant.evaluation.dataset import DatasetError, load_questions
+    from assistant.evaluation.dataset import load_questions
     from assistant.evaluation.outputs import write_metrics, write_results
     from assistant.evaluation.report import write_report
     from assistant.evaluation.runner import run_questions
@@ -172,12 +189,7 @@ def _run_question_set(req: EvalRequest, gates: list) -> int:  # noqa: ANN001 - l
     from index.errors import DocumentError
 
     err = _err()
-    try:
-        qset = load_questions(req.questions, strict=req.strict)
-    except DatasetError as exc:
-        raise UsageError(str(exc)) from None
-    for e in qset.errors:
-        err.print(f"[yellow]Skipped malformed line[/] {req.questions}:{e.line}: {e.message}", markup=True, highlight=False)
+    qset = _load_set(load_questions, req, err)
     kinds = {q.kind for q in qset.questions}
     for gate in gates:  # a per-kind gate on a kind the set does not have could never be measured
         kind = gate.metric.removeprefix(PER_KIND_PREFIX)
@@ -233,18 +245,12 @@ def _run_claim_set(req: EvalRequest, gates: list) -> int:  # noqa: ANN001 - list
     """A claim set: retrieve for each claim, let the verifier decide, grade against the labels."""
     from assistant.composition import build_assistant, build_store, ensure_indexed
     from assistant.evaluation.claims import aggregate_claims, load_claims, run_claims, types_by_label
-    from assistant.evaluation.dataset import DatasetError
     from assistant.evaluation.outputs import write_metrics, write_results
     from assistant.evaluation.report import write_claims_report
     from assistant.evaluation.specs import ACCEPT_TYPE_PREFIX, CATCH_TYPE_PREFIX
 
     err = _err()
-    try:
-        cset = load_claims(req.questions, strict=req.strict)
-    except DatasetError as exc:
-        raise UsageError(str(exc)) from None
-    for e in cset.errors:
-        err.print(f"[yellow]Skipped malformed line[/] {req.questions}:{e.line}: {e.message}", markup=True, highlight=False)
+    cset = _load_set(load_claims, req, err)
     types = types_by_label(cset.claims)
     for gate in gates:  # a per-type gate on a type the set does not have could never be measured
         for prefix, label in ((CATCH_TYPE_PREFIX, "unsupported"), (ACCEPT_TYPE_PREFIX, "supported")):
