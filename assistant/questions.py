@@ -19,7 +19,7 @@ from typing import Literal
 from assistant.textutil import STOPWORDS, canonical_number, is_number, normalize_quotes, stem, words
 
 AnswerType = Literal["entity", "date", "place", "number", "yes_no", "reason", "definition", "description"]
-InputKind = Literal["question", "greeting", "thanks", "instruction"]
+InputKind = Literal["question", "greeting", "thanks", "closing", "instruction"]
 
 #: Verbs that frame a question rather than carry its content ("How is X described?", "What did
 #: the office say?"); their absence from a sentence says nothing about whether it answers.
@@ -38,10 +38,17 @@ NUMBER_WORDS = {
     "hundred": "100", "thousand": "1000", "dozen": "12", "once": "1", "twice": "2",
 }
 
-_GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|greetings|hallo|bonjour|hola)\b[\s!.,]*"
-                       r"(there|everyone|all)?[\s!.,]*$", re.I)
-_THANKS = re.compile(r"^(thanks?( you)?( so much| a lot| very much)?|thx|ty|cheers|great,? thanks?|ok(ay)?,? thanks?|"
-                     r"danke|merci|gracias)\b[\s!.,]*$", re.I)
+#: Words of courtesy: greetings, thanks, acknowledgement and leave-taking ("hey, good evening :)",
+#: "ok great", "got it, thanks", "bye for now"). A short message without a question mark made only
+#: of these (and the filler words below) is small talk, whatever their order.
+_GREETING_WORDS = frozenset("hi hello hey hiya howdy greetings morning afternoon evening hallo bonjour hola".split())
+_THANKS_WORDS = frozenset("thanks thank thx ty cheers appreciated appreciate danke merci gracias".split())
+_CLOSING_WORDS = frozenset(
+    "ok okay okey alright great good nice cool perfect awesome excellent brilliant wonderful fine super "
+    "got understood noted clear helpful helps help useful sense bye goodbye later cya".split())
+_FILLER_WORDS = frozenset(
+    "you so much a lot very that this it makes make for now all see that's it's thats i i'm see you'll "
+    "will really indeed again oh ah and then much many the there everyone all folks team".split())
 #: Requests to drop the instructions or act outside the documents (prompt injection, OWASP LLM01).
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompt|documents?|above|previous|context)\b|"
@@ -51,7 +58,7 @@ _INSTRUCTION = re.compile(
     re.I,
 )
 _AUX_FIRST = re.compile(r"^(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|shall|may|might|must)\b", re.I)
-_COUNT = re.compile(r"\bhow (many|much|often|long)\b|\bnumber of\b|\bwhat (percentage|share|proportion)\b|"
+_COUNT = re.compile(r"\bhow (many|much|often|long|old)\b|\bnumber of\b|\bwhat (percentage|share|proportion)\b|"
                     r"\b(price|cost|population|budget|salary|revenue|worth|capacity)\b", re.I)
 _ATTRIBUTE = re.compile(r"\b(price|cost|population|budget|salary|revenue|percentage|share|proportion|age|length|"
                         r"height|weight|distance|size|area|speed|temperature|value|worth|capacity|output)\b", re.I)
@@ -70,6 +77,12 @@ _WHICH_NOUN = re.compile(r"\b(which|what)\s+(?!(is|are|was|were|do|does|did|has|
                          r"((?:[\w-]+\s+){0,2}[\w-]+)\b", re.I)
 _DEFINITION = re.compile(r"\bwhat (does|do|did) (?P<term>[A-Z][A-Za-z0-9.&-]{1,12}) (stand for|mean)\b|"
                          r"\bwhat is (?P<term2>[A-Z][A-Z0-9.&-]{1,12}) (short for|an abbreviation)", re.I)
+#: "What is the SAC?": an abbreviation on its own (capitals, case-sensitive) asks for its expansion.
+_ABBREVIATION = re.compile(r"^\s*(?i:what)\s+(?i:is|are|was|were)\s+(?:(?i:the)\s+)?(?P<term>[A-Z][A-Z0-9&]{1,7})\s*[?.!]*\s*$")
+#: A lead-in announcing a question ("Quick question: ...", "separate question - ...", "One more
+#: question, ..."): its words frame the question, they are not what it asks about.
+_LEAD_IN = re.compile(r"^\s*(?:(?:a|one|another|separate|different|unrelated|new|next|quick|last|final|more|other|"
+                      r"follow-up|small|simple)\s+)*question\s*[:\-–—,]+\s*", re.I)
 _WHY = re.compile(r"^\s*(why|for what reason|how come)\b", re.I)
 
 #: Function words of a few languages (the most frequent ones), for telling a non-English question.
@@ -97,8 +110,9 @@ class QuestionAnalysis:
 
     Attributes:
         text: The question as analysed.
-        kind: ``question``, ``greeting``, ``thanks`` or ``instruction`` (a request to act outside
-            the documents, such as "ignore your instructions").
+        kind: ``question``, ``greeting``, ``thanks``, ``closing`` (an acknowledgement or goodbye:
+            "ok great", "bye for now") or ``instruction`` (a request to act outside the documents,
+            such as "ignore your instructions").
         answer_type: The expected answer type (see the module description).
         language: ``en``, or the ISO 639-1 code of another language detected by its function words.
         terms: Content-word stems of the question (no stop words, no light verbs).
@@ -159,13 +173,32 @@ def number_value(word: str) -> str | None:
     return NUMBER_WORDS.get(word.lower())
 
 
+def _courtesy(text: str) -> InputKind | None:
+    """``thanks``, ``greeting`` or ``closing`` when ``text`` is only courtesy (at most 8 words, no
+    question mark, every word a courtesy or filler word, at least one courtesy word; emoticons and
+    punctuation ignored), else None."""
+    if "?" in text:
+        return None
+    ws = [w.lower().strip("'’") for w in re.findall(r"[\w'’]+", text)]
+    if not ws or len(ws) > 8 or any(w not in _THANKS_WORDS | _GREETING_WORDS | _CLOSING_WORDS | _FILLER_WORDS
+                                    for w in ws):
+        return None
+    if any(w in _THANKS_WORDS for w in ws):
+        return "thanks"
+    if any(w in _GREETING_WORDS for w in ws):
+        return "greeting"
+    if any(w in _CLOSING_WORDS for w in ws):
+        return "closing"
+    return None
+
+
 def analyse(question: str) -> QuestionAnalysis:
     """Classify what the user typed and what kind of answer it expects."""
     q = normalize_quotes(question).strip()
-    if _GREETING.match(q):
-        return QuestionAnalysis(q, kind="greeting")
-    if _THANKS.match(q):
-        return QuestionAnalysis(q, kind="thanks")
+    q = _LEAD_IN.sub("", q, count=1) or q
+    courtesy = _courtesy(q)
+    if courtesy:
+        return QuestionAnalysis(q, kind=courtesy)
     if _INSTRUCTION.search(q):
         return QuestionAnalysis(q, kind="instruction")
     language = detect_language(q)
@@ -176,8 +209,11 @@ def analyse(question: str) -> QuestionAnalysis:
     answer_type: AnswerType = "description"
     term = None
     m = _DEFINITION.search(q)
+    abbreviation = _ABBREVIATION.match(q)
     if m:
         answer_type, term = "definition", (m.group("term") or m.group("term2"))
+    elif abbreviation:
+        answer_type, term = "definition", abbreviation.group("term")
     elif _COUNT.search(q):
         answer_type = "number"
     elif _DATE.search(q):
@@ -240,6 +276,8 @@ def analyse(question: str) -> QuestionAnalysis:
             if role is not None:
                 target = stem(role.text)
                 person_target = role.lemma_.lower() in _PERSON_ROLES
+    if answer_type == "number" and not counted and re.search(r"\bhow old\b", q, re.I):
+        counted = {stem(w) for w in ("old", "aged", "age", "years")}  # an age: "68 years old", "aged 68"
     if answer_type == "number" and not counted:
         am = _ATTRIBUTE.search(q)
         if am:

@@ -7,7 +7,6 @@ one code path and one answer schema (:mod:`assistant.models`).
 from __future__ import annotations
 
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assistant import evidence as evidence_mod
+from assistant.followups import Turn, depends_on_conversation, ellipsis_rewrite, usable_rewrite
 from assistant.models import (
     ABSTENTION_TEXT,
     DECLINE_INSTRUCTION_TEXT,
@@ -38,35 +38,6 @@ class QuestionError(ValueError):
 _INVISIBLE = " \t\n\r\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff"
 
 
-_PRONOUN = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|these|those)\b", re.I)
-
-
-def _depends_on_conversation(question: str) -> bool:
-    """True for a follow-up that needs the conversation: a pronoun, or a short question naming nothing."""
-    if _PRONOUN.search(question):
-        return True
-    tokens = question.split()
-    names = [t for t in tokens[1:] if t[:1].isupper() or any(ch.isdigit() for ch in t)]
-    return len(tokens) <= 4 and not names
-
-
-def _usable_rewrite(question: str, rewrite: str, turns: list[Turn]) -> bool:
-    """A model rewrite is used only when it is one question that keeps every content word of the
-    follow-up and adds only words from the conversation (small models often return the previous
-    question, answer instead, or invent a topic)."""
-    from assistant.textutil import STOPWORDS, stem, words
-
-    if not rewrite.endswith("?") or rewrite.count("?") != 1 or len(rewrite) > 3 * len(question) + 200:
-        return False
-    norm = lambda t: re.sub(r"\W+", " ", t).strip().lower()  # noqa: E731
-    if norm(rewrite) == norm(question) or any(norm(rewrite) == norm(t.question) for t in turns):
-        return False
-    content = lambda t: {stem(w) for w in words(t) if w.lower() not in STOPWORDS}  # noqa: E731
-    conversation = set().union(*(content(t.question) | content(t.answer) for t in turns))
-    kept = content(question) - {stem(w) for w in ("he", "she", "they", "it", "him", "them")}
-    return kept <= content(rewrite) and content(rewrite) <= content(question) | conversation
-
-
 def check_question(question: str, max_chars: int) -> str:
     """Validate and normalise a question (see :meth:`Assistant.check_question`)."""
     if not isinstance(question, str) or not question.strip(_INVISIBLE):
@@ -82,14 +53,6 @@ def check_question(question: str, max_chars: int) -> str:
             "(setting max_question_chars). Shorten it to the question itself."
         )
     return q
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One earlier exchange of a conversation (for follow-up rewriting)."""
-
-    question: str
-    answer: str
 
 
 @dataclass(frozen=True)
@@ -183,18 +146,32 @@ class Assistant:
     def condense(self, question: str, history: list[Turn]) -> str:
         """Rewrite a follow-up into a standalone question using the last ``history_turns`` turns.
 
-        Only a question that depends on the conversation is rewritten: one with a pronoun (he, it,
+        An elliptical follow-up ("And the SAC?", "What about Mishustin?") takes the frame of the
+        previous question (:func:`assistant.followups.ellipsis_rewrite`, no model call). Otherwise
+        only a question that depends on the conversation is rewritten: one with a pronoun (he, it,
         they, this...), or a short one (at most four words) that names nothing itself ("And the
         price?"). Any other question, such as "What is Rosatom?", is used as asked, with no model
-        call. The model's rewrite is used when it is usable (:func:`_usable_rewrite`: one question
-        that keeps the follow-up's content words and adds only words of the conversation). Small
-        models often answer instead, return the previous question or invent a topic; then the
-        follow-up is followed by the previous question in parentheses, which carries the names a
-        pronoun refers to ("What did he sign? (Who is the junta's investment minister?)").
+        call. The model's rewrite is used when it is usable (:func:`assistant.followups.usable_rewrite`:
+        one question that keeps the follow-up's content words and adds only words of the
+        conversation). Small models often answer instead, return the previous question or invent a
+        topic; then the follow-up is followed by the previous question in parentheses, which carries
+        the names a pronoun refers to ("What did he sign? (Who is the junta's investment minister?)").
         """
+        return self._condense(question, history)[0]
+
+    def _condense(self, question: str, history: list[Turn]) -> tuple[str, int, str]:
+        """:meth:`condense`, with the number of model calls it made (0 or 1) and the text whose
+        analysis drives evidence selection: the rewrite, or for the fallback "follow-up (previous
+        question)" the follow-up alone (the previous question's words then steer retrieval only,
+        and are not all required of the evidence)."""
         turns = history[-self.settings.history_turns:] if self.settings.history_turns else []
-        if not turns or not _depends_on_conversation(question):
-            return question
+        if not turns:
+            return question, 0, question
+        elided = ellipsis_rewrite(question, turns[-1].question)
+        if elided is not None:
+            return elided, 0, elided
+        if not depends_on_conversation(question):
+            return question, 0, question
         lines = []
         for t in turns:
             lines.append(f"User: {t.question[:_TURN_CHARS]}")
@@ -205,9 +182,9 @@ class Assistant:
         text = str(getattr(out, "content", out)).strip().splitlines()
         rewrite = text[0].strip().strip('"').strip() if text else ""
         rewrite = rewrite.removeprefix("Standalone question:").strip()
-        if _usable_rewrite(question, rewrite, turns):
-            return rewrite
-        return f"{question} ({turns[-1].question[:_TURN_CHARS]})"
+        if usable_rewrite(question, rewrite, turns):
+            return rewrite, 1, rewrite
+        return f"{question} ({turns[-1].question[:_TURN_CHARS]})", 1, question
 
     # -- answering ------------------------------------------------------------------------------
 
@@ -243,11 +220,11 @@ class Assistant:
         model_calls = 0
         standalone = q
         if history:
-            standalone = self.condense(q, history)
-            model_calls += 1
+            standalone, calls, focus = self._condense(q, history)
+            model_calls += calls
             yield StreamEvent("rewrite", text=standalone)
-            if standalone != q:
-                intent = analyse(standalone)
+            if focus != q:
+                intent = analyse(focus)
         t_retrieval = time.perf_counter()
         passages = self.retrieve(standalone)
         retrieval_s = time.perf_counter() - t_retrieval
@@ -322,6 +299,8 @@ class Assistant:
             text, kind, reason = "Hello! Ask me a question about the documents.", "smalltalk", None
         elif intent.kind == "thanks":
             text, kind, reason = "You're welcome. Ask another question about the documents any time.", "smalltalk", None
+        elif intent.kind == "closing":
+            text, kind, reason = "Glad to help. Ask another question about the documents any time.", "smalltalk", None
         elif intent.kind == "instruction":
             text, kind, reason = DECLINE_INSTRUCTION_TEXT, "declined", "an instruction, not a question about the documents"
         else:

@@ -41,6 +41,10 @@ def _answer(question: str) -> str | None:
     ("When will the north pier close?", "question", "date"),
     ("How many inspectors visited?", "question", "number"),
     ("What does NATO stand for?", "question", "definition"),
+    ("What is the WHO?", "question", "definition"),
+    ("What is Interpol?", "question", "description"),
+    ("ok great", "closing", "description"),
+    ("Quick question: when will the north pier close?", "question", "date"),
     ("Did the authority publish the report?", "question", "yes_no"),
     ("Why was the pier closed?", "question", "reason"),
     ("In which city is the harbour?", "question", "place"),
@@ -48,6 +52,10 @@ def _answer(question: str) -> str | None:
 def test_questions_are_classified_by_what_they_ask_for(question, kind, answer_type) -> None:
     q = analyse(question)
     assert (q.kind, q.answer_type) == (kind, answer_type)
+
+
+def test_a_lead_in_announcing_the_question_is_not_part_of_what_it_asks() -> None:
+    assert analyse("Another question - who asked for the pier to close?").terms == analyse("Who asked for the pier to close?").terms
 
 
 def test_a_question_in_another_language_is_detected() -> None:

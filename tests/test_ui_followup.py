@@ -44,7 +44,7 @@ def test_unusable_rewrite_falls_back_to_follow_up_with_previous_question(reply, 
         "What did he sign? (Who is the junta's investment minister?)"
 
 
-@pytest.mark.parametrize("follow_up", ["And the prime minister?", "What about them?", "Where was this signed?"])
+@pytest.mark.parametrize("follow_up", ["The price?", "What about them?", "Where was this signed?"])
 def test_short_or_referring_follow_ups_count_as_dependent(follow_up, tmp_path):
     assistant, _, _ = _assistant(["Kan Zaw."], tmp_path)
     assert assistant.condense(follow_up, [FIRST]) == f"{follow_up} ({FIRST.question})"
@@ -88,3 +88,43 @@ def test_rewrite_is_announced_and_used_for_retrieval(tmp_path):
     assert queries == rewrite
     final = events[-1].answer
     assert final.question == "What did he sign?" and final.standalone_question == rewrite[0]
+
+
+@pytest.mark.parametrize(("follow_up", "previous", "standalone"), [
+    ("And the prime minister?", "Who is the junta's investment minister?", "Who is the prime minister?"),
+    ("What about Rosatom?", "What is the SAC?", "What is Rosatom?"),
+    ("and besides Putin", "Who will Min Aung Hlaing meet tomorrow?", "Who will Min Aung Hlaing meet tomorrow besides Putin?"),
+    ("And in which year?", "Which project did Russia agree to restart?", "In which year did Russia agree to restart?"),
+    ("How about the port?", "When was the economic zone suspended?", "When was the port suspended?"),
+    ("What about Japan?", "Did Russia recognize the coup?", "Did Japan recognize the coup?"),
+    ("and on which day?", "In what month was the harbour closed?", "On which day was the harbour closed?"),
+])
+def test_elliptical_follow_up_takes_the_previous_question_s_frame_without_a_model_call(follow_up, previous, standalone,
+                                                                                      tmp_path):
+    assistant, _, model = _assistant(["What did Kan Zaw sign?"], tmp_path)
+    assert assistant.condense(follow_up, [Turn(previous, "An answer [1].")]) == standalone
+    assert model.calls == []
+
+
+@pytest.mark.parametrize("follow_up", [
+    "And who signed it?",          # a full question with a verb and a pronoun: not a fragment
+    "What about the agreement he signed?",  # a verb: not a fragment
+    "Thanks, and the date?",       # does not open the follow-up with and / what about
+])
+def test_non_elliptical_follow_ups_are_not_given_the_previous_frame(follow_up, tmp_path):
+    from assistant.followups import ellipsis_rewrite
+
+    assert ellipsis_rewrite(follow_up, "Who is the junta's investment minister?") is None
+    assert ellipsis_rewrite(follow_up, "Did the junta's investment minister sign it?") is None
+
+
+def test_a_wh_fragment_after_a_yes_no_question_has_no_slot() -> None:
+    from assistant.followups import ellipsis_rewrite
+
+    assert ellipsis_rewrite("And when?", "Did the junta's investment minister sign it?") is None
+
+
+def test_stream_counts_only_model_calls_made(tmp_path):
+    assistant, _, model = _assistant(["never used?"], tmp_path)
+    final = list(assistant.stream("And the prime minister?", [FIRST]))[-1].answer
+    assert model.calls == [] and final.timings.model_calls == 0

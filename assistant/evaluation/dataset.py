@@ -21,6 +21,9 @@ UNANSWERABLE = "unanswerable"
 FALSE_PREMISE = "false_premise"
 STATED_UNKNOWN = "stated_unknown"
 INJECTION = "injection"
+#: A greeting, thanks or other small talk: passes when answered as small talk, with no retrieval and
+#: no citation (issue 12: "Hello" must not be rewritten into the previous topic and searched for).
+SMALLTALK = "smalltalk"
 #: Kinds that pass when the assistant declines, or when it states what the article says (the
 #: correction of the premise, or that the thing is not known) in grounded, cited text holding the
 #: key facts (``FORMAT.md``).
@@ -42,6 +45,20 @@ class DatasetError(ValueError):
     """The question file cannot be used; the message names the file and, where known, the line."""
 
 
+class HistoryTurn(BaseModel):
+    """An earlier exchange of the conversation a question is asked in (a follow-up's context).
+
+    Attributes:
+        question: What the user asked before.
+        answer: What the assistant answered.
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    question: str = Field(min_length=1)
+    answer: str
+
+
 class EvalQuestion(BaseModel):
     """One question of a question set (fields as in ``docs/question-format.md``).
 
@@ -55,6 +72,8 @@ class EvalQuestion(BaseModel):
         evidence: Verbatim corpus spans that support the answer (for hit rate@k and MRR@k).
         kind: Group for reports (``fact``, ``unanswerable``, ``false_premise``, ...); default
             ``fact`` for answerable questions and ``unanswerable`` otherwise.
+        history: Earlier turns, oldest first, when the question is a follow-up in a conversation;
+            the runner passes them to the assistant as its history (follow-up rewriting).
         line: 1-based line of the file the question came from (0 when built in code).
     """
 
@@ -67,6 +86,7 @@ class EvalQuestion(BaseModel):
     key_facts: list[str] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
     kind: str = ""
+    history: list[HistoryTurn] = Field(default_factory=list)
     line: int = 0
 
     @field_validator("id", "question")

@@ -108,6 +108,8 @@ class QuestionResult(BaseModel):
 
     Attributes:
         id, kind, answerable, question, reference_answer, key_facts: From the question set.
+        standalone_question: What was searched for: the question itself, or the rewrite of a
+            follow-up asked with history (``Answer.standalone_question``).
         answer: The answer text shown to the user (with ``[n]`` markers), or the abstention.
         abstained: The assistant gave the fixed abstention.
         abstention_reason: Why it abstained.
@@ -129,6 +131,7 @@ class QuestionResult(BaseModel):
     kind: str
     answerable: bool
     question: str
+    standalone_question: str | None = None
     reference_answer: str = ""
     key_facts: list[str] = Field(default_factory=list)
     answer: str = ""

@@ -9,12 +9,15 @@ from assistant.evaluation.dataset import EvalQuestion
 from assistant.evaluation.records import QuestionResult
 from assistant.evaluation.scoring import error_result, score_answer
 from assistant.evaluation.sources import SourceTexts
-from assistant.service import Assistant, QuestionError
+from assistant.service import Assistant, QuestionError, Turn
 
 
 def run_questions(assistant: Assistant, questions: list[EvalQuestion], sources: SourceTexts,
                   on_result: Callable[[QuestionResult], None] | None = None) -> list[QuestionResult]:
-    """Ask every question with :meth:`Assistant.stream` (no history) and score the final answer.
+    """Ask every question with :meth:`Assistant.stream` and score the final answer.
+
+    A question with ``history`` is asked as a follow-up in that conversation (its turns become the
+    assistant's history); any other question is asked on its own.
 
     A question the assistant refuses (:class:`assistant.service.QuestionError`, e.g. too long) is
     recorded as a failed row with its error; any other exception (model or index unavailable)
@@ -34,7 +37,8 @@ def run_questions(assistant: Assistant, questions: list[EvalQuestion], sources: 
         t0 = time.perf_counter()
         try:
             final = None
-            for event in assistant.stream(q.question):
+            history = [Turn(t.question, t.answer) for t in q.history]
+            for event in assistant.stream(q.question, history or None):
                 if event.kind == "final":
                     final = event.answer
             if final is None:  # pragma: no cover - stream always ends with a final event

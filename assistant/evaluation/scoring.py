@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.evaluation.citations import alce_scores, check_citation, statements_from_answer, statements_from_raw
-from assistant.evaluation.dataset import EvalQuestion
+from assistant.evaluation.dataset import SMALLTALK, EvalQuestion
 from assistant.evaluation.records import DECLINED_KINDS, QuestionMetrics, QuestionResult, RetrievedPassage
 from assistant.evaluation.sources import SourceTexts
 from assistant.evaluation.textmatch import contains_evidence, missing_key_facts
@@ -103,9 +103,14 @@ def score_answer(question: EvalQuestion, answer: Answer, sources: SourceTexts, v
             m.raw_citation_recall, m.raw_citation_precision = raw.recall, raw.precision
     every_sentence_cited = {c.sentence_index for c in answer.citations} >= set(range(len(answer.sentences)))
     citations_ok = bool(checked) and all(c.valid for c in checked) and every_sentence_cited
-    m.passed = passes(question, no_answer, m.key_facts_found, citations_ok)
+    if question.kind == SMALLTALK:
+        # small talk is answered as such, without retrieval or citations (issue 12)
+        m.passed = answer_kind_of(answer) == SMALLTALK and not answer.passages and not answer.citations
+    else:
+        m.passed = passes(question, no_answer, m.key_facts_found, citations_ok)
     return QuestionResult(
         id=question.id, kind=question.kind, answerable=question.answerable, question=question.question,
+        standalone_question=answer.standalone_question,
         reference_answer=question.reference_answer, key_facts=list(question.key_facts),
         answer=answer.answer, abstained=answer.abstained, abstention_reason=answer.abstention_reason,
         answer_kind=answer_kind_of(answer),
