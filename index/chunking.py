@@ -249,6 +249,8 @@ class TokenChunker:
             if sep == "" or re.compile(sep).search(text, start, end):
                 separator, rest = sep, separators[i + 1:]
                 break
+        if separator == "":  # single characters: each fits
+            return self._merge(text, _pieces(text, start, end, separator))
         out: list[Span] = []
         good: list[Span] = []
         for piece in _pieces(text, start, end, separator):
@@ -266,20 +268,38 @@ class TokenChunker:
     def _merge(self, text: str, pieces: list[Span]) -> list[Span]:
         """Consecutive pieces joined greedily into spans that fit, each next span starting with up
         to ``chunk_overlap`` tokens of the one before (LangChain's ``_merge_splits``, measured on the
-        joined text rather than summed per piece). Spans are stripped of surrounding white space and
-        invisible characters."""
+        joined text rather than summed per piece). The longest fitting run is found by galloping
+        and bisection, so a long run of one-character pieces is not measured one length at a time.
+        Spans are stripped of surrounding white space and invisible characters."""
         out: list[Span] = []
-        current: list[Span] = []
-        for piece in pieces:
-            if current and not self.fits(text[current[0][0]:piece[1]]):
-                out.append((current[0][0], current[-1][1]))
-                while current and (self.count_tokens(text[current[0][0]:current[-1][1]]) > self.chunk_overlap
-                                   or not self.fits(text[current[0][0]:piece[1]])):
-                    current.pop(0)
-            current.append(piece)
-        if current:
-            out.append((current[0][0], current[-1][1]))
+        i, n = 0, len(pieces)
+        while i < n:
+            # the longest run pieces[i..j] that fits (each piece fits alone)
+            j = _last_true(i, n - 1, lambda k: self.fits(text[pieces[i][0]:pieces[k][1]]))
+            out.append((pieces[i][0], pieces[j][1]))
+            if j == n - 1:
+                break
+
+            def overlap_ok(k: int) -> bool:  # pieces[k..j] may start the next span
+                return (self.count_tokens(text[pieces[k][0]:pieces[j][1]]) <= self.chunk_overlap
+                        and self.fits(text[pieces[k][0]:pieces[j + 1][1]]))
+
+            # the smallest k in (i, j] whose run pieces[k..j] is a valid overlap; j + 1 when none is
+            i = j + 1 - _last_true(0, j - i, lambda m: m == 0 or overlap_ok(j + 1 - m))
         return [s for s in (_strip(text, a, b) for a, b in out) if s[1] > s[0]]
+
+
+def _last_true(lo: int, hi: int, pred: Callable[[int], bool]) -> int:
+    """The largest x in [lo, hi] with ``pred(x)``, for ``pred`` true at ``lo`` and monotone
+    (true, then false); galloping from ``lo``, then bisection."""
+    step, good = 1, lo
+    while good + step <= hi and pred(good + step):
+        good, step = good + step, step * 2
+    bad = min(good + step, hi + 1)
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if pred(mid) else (good, mid)
+    return good
 
 
 def _pieces(text: str, start: int, end: int, separator: str) -> list[Span]:
