@@ -81,7 +81,7 @@ def index(
     """Chunk, embed and store documents. Re-indexing an unchanged file changes nothing.
 
     A file with no visible text (empty, or only white space and invisible characters) is skipped
-    with a warning naming it; with ``--strict`` it fails the whole batch and nothing is written.
+    with a warning naming it; with --strict it fails the whole batch and nothing is written.
     """
     from assistant.composition import build_chunker, build_store
     from assistant.settings import bundled_corpus
