@@ -72,28 +72,35 @@ def _note_auto_index(settings, indexed: bool) -> None:  # noqa: ANN001
 def index(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="UTF-8 text files (default: the bundled article).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index first (after checking every file).")] = False,
-    chunk_size: Annotated[Optional[int], typer.Option(help="Max tokens per chunk.")] = None,
+    chunk_size: Annotated[Optional[int], typer.Option(help="Max tokens per chunk (16-254 with MiniLM).")] = None,
     chunk_overlap: Annotated[Optional[int], typer.Option(help="Overlap tokens.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail (write nothing) if any file has no text, "
+                                                          "instead of skipping it.")] = False,
     profile: ProfileOpt = None, data_dir: DataDirOpt = None, embedding: EmbOpt = None,
 ) -> None:
-    """Chunk, embed and store documents. Re-indexing an unchanged file changes nothing."""
+    """Chunk, embed and store documents. Re-indexing an unchanged file changes nothing.
+
+    A file with no visible text (empty, or only white space and invisible characters) is skipped
+    with a warning naming it; with --strict it fails the whole batch and nothing is written.
+    """
     from assistant.composition import build_chunker, build_store
     from assistant.settings import bundled_corpus
-    from index.loader import load_document
-    from index.pipeline import index_documents
+    from index.pipeline import chunk_documents, load_documents, write_chunks
 
     s = _settings(profile, data_dir=data_dir, embedding_backend=embedding, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     files = list(paths) if paths else [bundled_corpus()]
     _check_data_dir(s)
     try:
-        for f in files:  # check every file before touching the store
-            load_document(f)
+        docs, skipped = load_documents(files, strict=strict)  # check every file before touching the store
+        chunked = chunk_documents(docs, build_chunker(s))  # and chunk them: nothing is written on failure
+        for message in skipped:
+            typer.echo(f"Warning: {message}", err=True)
         if rebuild:
             from index.store import drop_collection
 
             drop_collection(s.persist_dir, s.collection)
         store = build_store(s)
-        reports = index_documents(files, store, build_chunker(s))
+        reports = write_chunks(chunked, store)
     except _known_errors() as exc:
         raise _fail(str(exc)) from None
     for r in reports:

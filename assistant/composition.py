@@ -23,11 +23,21 @@ def build_store(settings: Settings):  # noqa: ANN201 - index.store.ChunkStore
     return ChunkStore(settings.persist_dir, build_embeddings(settings.embedding_backend), settings.collection)
 
 
-def build_chunker(settings: Settings):  # noqa: ANN201 - index.chunking.TokenChunker
-    """The token chunker with the configured sizes."""
-    from index.chunking import TokenChunker
+def build_chunker(settings: Settings, embeddings=None):  # noqa: ANN001, ANN201 - index.chunking.TokenChunker
+    """The token chunker with the configured sizes, bounded by the embedding model's input limit.
 
-    return TokenChunker(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    Args:
+        settings: All settings.
+        embeddings: The store's embedding backend (default: built from ``embedding_backend``); when it
+            has ``count_tokens`` and ``max_input_tokens``, no chunk exceeds what it reads.
+    """
+    from index.chunking import TokenChunker
+    from index.embeddings import build_embeddings
+
+    emb = embeddings if embeddings is not None else build_embeddings(settings.embedding_backend)
+    return TokenChunker(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+                        input_tokens=getattr(emb, "count_tokens", None),
+                        max_input_tokens=getattr(emb, "max_input_tokens", None))
 
 
 def build_assistant(settings: Settings, store=None, llm=None) -> Assistant:  # noqa: ANN001
@@ -75,5 +85,5 @@ def ensure_indexed(settings: Settings, store=None) -> bool:  # noqa: ANN001
     store = store if store is not None else build_store(settings)
     if store.count() > 0:
         return False
-    index_documents([bundled_corpus()], store, build_chunker(settings))
+    index_documents([bundled_corpus()], store, build_chunker(settings, getattr(store, "embeddings", None)))
     return True

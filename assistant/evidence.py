@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from assistant.models import Passage
 from assistant.questions import QuestionAnalysis, number_value
 from assistant.textutil import split_sentences, stem, words
+from index.tables import TableRow, row_in_table, row_sentence
 
 #: Least idf-weighted share of the question's words an answering sentence must hold. 0.5: at least
 #: half of what the question says, weighted by rarity. Lower values answered the dev set's
@@ -68,6 +69,8 @@ class Evidence:
         names: Whether every name of the question is in the sentence or a neighbouring one.
         missing_numbers: Numbers of the question that the sentence does not hold (a premise the
             evidence may contradict: "suspended in 2019?" against "suspended in 2013").
+        reading: For a table row, the row read with its table's head
+            (:func:`index.tables.row_sentence`), which it was scored on; "" for other sentences.
     """
 
     passage_id: int
@@ -83,6 +86,7 @@ class Evidence:
     focus: bool
     names: bool = True
     missing_numbers: tuple[str, ...] = ()
+    reading: str = ""
 
     def answers(self, q: QuestionAnalysis) -> bool:
         """True when this sentence is answering evidence for ``q`` (see the module description)."""
@@ -242,7 +246,10 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
     cands = _candidates(passages)
     if not cands:
         return []
-    texts = [c.passage.text[c.start:c.end] for c in cands]
+    # a table row is read with its head ("Revenue, EUR thousands: Region Brightwater; 2023 1,500."),
+    # and scored on that reading; the evidence text and offsets stay the row's
+    rows = [row_in_table(c.passage.text, c.start, c.passage.context) for c in cands]
+    texts = [row_sentence(r) if r else c.passage.text[c.start:c.end] for r, c in zip(rows, cands)]
     stems = [_stems(t) | _aliases(q, t) for t in texts]
     from assistant.claimcheck import has_pronoun
 
@@ -271,17 +278,27 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
         pred = any(_prefix_match(p, stems[i]) for p in q.predicates) if q.predicates else True
         if pred and q.tense and _other_time(q, texts[i]):
             pred = False  # "will meet" is not answered by "met": another event
-        tm = type_match(q, texts[i])
+        tm = type_match(q, texts[i]) or (rows[i] is not None and _row_type_match(q, rows[i]))
         numbers = {v for w in words(texts[i]) if (v := number_value(w)) is not None}
         score = W_COVERAGE * coverage + W_DENSE * max(0.0, dense[i]) + W_TYPE * float(tm)
         out.append(Evidence(
             passage_id=c.passage.passage_id, source=c.passage.source, start=c.passage.start + c.start,
-            end=c.passage.start + c.end, text=texts[i], score=round(score, 4), coverage=round(coverage, 4),
+            end=c.passage.start + c.end, text=c.passage.text[c.start:c.end], score=round(score, 4), coverage=round(coverage, 4),
             dense=round(dense[i], 4), type_match=tm, predicate=pred,
             focus=bool(focus & have) or not focus, names=names_ok, missing_numbers=tuple(sorted(q.numbers - numbers)),
+            reading=texts[i] if rows[i] else "",
         ))
     out.sort(key=lambda e: (-e.score, e.passage_id, e.start))
     return out
+
+
+def _row_type_match(q: QuestionAnalysis, row: TableRow) -> bool:
+    """Answer-type match of a table row: the counted noun of a "how much revenue" question is the
+    measure its caption or header names, not a word next to the number; the cells must still hold
+    an amount the question does not name."""
+    if q.answer_type != "number" or not q.counted or not q.counted & _stems(row.head):
+        return False
+    return type_match(replace(q, counted=frozenset()), " ".join(row.row))
 
 
 def _other_time(q: QuestionAnalysis, sentence: str) -> bool:
@@ -379,7 +396,8 @@ def answering_clause(q: QuestionAnalysis, e: Evidence) -> Evidence:
     text = e.text[best[0]:best[1]]
     return Evidence(passage_id=e.passage_id, source=e.source, start=e.start + best[0], end=e.start + best[1],
                     text=text, score=e.score, coverage=e.coverage, dense=e.dense, type_match=e.type_match,
-                    predicate=e.predicate, focus=e.focus, names=e.names, missing_numbers=e.missing_numbers)
+                    predicate=e.predicate, focus=e.focus, names=e.names, missing_numbers=e.missing_numbers,
+                    reading=e.reading)
 
 
 def _dense(question: str, texts: list[str], embeddings: Any) -> list[float]:

@@ -32,6 +32,10 @@ class Passage(BaseModel):
             scores need not decrease monotonically.
         lexical_score: BM25 score of the passage for the question (0.0: no query term in it).
         text: The chunk text, exactly ``source_text[start:end]``.
+        context: Source text read before ``text`` but outside ``start``/``end``: the head (caption,
+            header and delimiter rows) of the table whose rows the passage holds, when the head lies
+            before the passage; else "". Retrieval, evidence selection and the verifier read it;
+            citations never quote it.
     """
 
     passage_id: int
@@ -42,6 +46,7 @@ class Passage(BaseModel):
     score: float
     lexical_score: float = 0.0
     text: str
+    context: str = ""
 
 
 class Citation(BaseModel):

@@ -12,6 +12,7 @@ import threading
 
 from assistant.models import Passage
 from assistant.textutil import STOPWORDS, stem, words
+from index.loader import has_visible_text
 
 #: RRF constant from Cormack et al. (2009).
 RRF_K = 60
@@ -53,7 +54,9 @@ class HybridRetriever:
                 if self._key is not None:
                     self.store.reopen()  # the vector index may have been changed by another process
                 self._chunks = self.store.all_chunks()
-                corpus = [lexical_terms(c.text) or ["\u2205"] for c in self._chunks]
+                # a chunk with no visible text (stored by an older version) is never a passage
+                self._chunks = [c for c in self._chunks if has_visible_text(c.text)]
+                corpus = [lexical_terms(f"{c.context}\n{c.text}") or ["\u2205"] for c in self._chunks]
                 self._bm25 = BM25Okapi(corpus) if corpus else None
                 self._key = ids
             return self._bm25, self._chunks
@@ -68,7 +71,7 @@ class HybridRetriever:
             return []
         n = max(20, CANDIDATE_FACTOR * k)
         bm25, chunks = self._lexical_index()  # first: it reopens the store after an outside change
-        dense = self.store.search(query, k=n)
+        dense = [c for c in self.store.search(query, k=n) if has_visible_text(c.text)]
         terms = lexical_terms(query)
         lexical_scores = bm25.get_scores(terms) if (bm25 is not None and terms) else [0.0] * len(chunks)
         lexical = sorted(
@@ -88,6 +91,7 @@ class HybridRetriever:
         cosine.update(self.store.similarities(query, missing))
         return [
             Passage(passage_id=n, chunk_id=i, source=by_id[i].source, start=by_id[i].start, end=by_id[i].end,
-                    score=round(cosine.get(i, 0.0), 4), lexical_score=round(lex.get(i, 0.0), 4), text=by_id[i].text)
+                    score=round(cosine.get(i, 0.0), 4), lexical_score=round(lex.get(i, 0.0), 4), text=by_id[i].text,
+                    context=getattr(by_id[i], "context", ""))
             for n, i in enumerate(top, start=1)
         ]

@@ -388,7 +388,10 @@ def format_evidence(ranked: list[evidence_mod.Evidence], passages: list[Passage]
 
 def premise_notice(chosen: evidence_mod.Evidence | None) -> str | None:
     """A note when the question names a number or date its evidence does not (a premise the documents
-    may contradict: "suspended in 2019?" answered with "suspended in 2013"), else None."""
+    may contradict: "suspended in 2019?" answered with "suspended in 2013"), or, for a table row,
+    the row read with its table's head (which column holds which value); else None."""
+    if chosen is not None and chosen.reading and not chosen.missing_numbers:
+        return f"Quoted from a table; read with its header: {chosen.reading}"
     if chosen is None or not chosen.missing_numbers:
         return None
     return (f"The question mentions {', '.join(chosen.missing_numbers)}, which this passage does not; "

@@ -21,6 +21,12 @@ EmbeddingBackend = Literal["minilm", "fake"]
 AnswerMode = Literal["extractive", "generative", "auto"]
 
 
+#: Smallest chunk_size: a chunk must hold at least a short sentence.
+MIN_CHUNK_TOKENS = 16
+#: Largest chunk_size for an embedding backend without an input limit (``fake``).
+MAX_CHUNK_TOKENS_UNBOUNDED = 512
+
+
 class SettingsError(ValueError):
     """A setting has a wrong value; the message names it and says what is allowed."""
 
@@ -47,7 +53,11 @@ class Settings(BaseSettings):
         data_dir: Where the index, feedback and logs live.
         collection: Chroma collection name.
         embedding_backend: ``minilm`` (offline all-MiniLM-L6-v2) or ``fake`` (tests).
-        chunk_size: Maximum tokens per chunk (cl100k_base).
+        chunk_size: Maximum tokens per chunk (cl100k_base), from :data:`MIN_CHUNK_TOKENS` to what the
+            embedding model reads whole (:func:`index.limits.max_chunk_tokens`: 254 for MiniLM, whose
+            input is 256 word pieces with [CLS] and [SEP]; :data:`MAX_CHUNK_TOKENS_UNBOUNDED` for a
+            backend without a limit). The chunker also keeps each chunk within the model's own
+            word-piece count, which is higher than cl100k's for non-English text.
         chunk_overlap: Tokens shared by neighbouring chunks.
         top_k: Passages retrieved per question.
         min_relevance: Abstain without calling the model when the best passage's cosine similarity
@@ -80,7 +90,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".assistant")
     collection: str = Field(default="passages", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
     embedding_backend: EmbeddingBackend = "minilm"
-    chunk_size: int = Field(default=160, ge=16, le=512)
+    chunk_size: int = 160
     chunk_overlap: int = Field(default=24, ge=0)
     top_k: int = Field(default=4, ge=1, le=20)
     min_relevance: float = Field(default=0.15, ge=-1.0, le=1.0)
@@ -102,6 +112,17 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
+        from index.limits import max_chunk_tokens, max_input_tokens
+
+        upper = max_chunk_tokens(self.embedding_backend) or MAX_CHUNK_TOKENS_UNBOUNDED
+        if not MIN_CHUNK_TOKENS <= self.chunk_size <= upper:
+            limit = max_input_tokens(self.embedding_backend)
+            why = (f"the embedding model ({self.embedding_backend}) reads at most {limit} word pieces "
+                   "including [CLS] and [SEP] and would cut longer chunks off unembedded" if limit
+                   else "larger chunks crowd the answer prompt")
+            raise ValueError(f"chunk_size {self.chunk_size} is out of range: allowed {MIN_CHUNK_TOKENS}-{upper} tokens "
+                             f"(at least {MIN_CHUNK_TOKENS} to hold a sentence; at most {upper} because {why}). "
+                             "Choose a chunk_size in that range.")
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
         return self

@@ -58,6 +58,7 @@ from assistant.textutil import (
     stem,
     words,
 )
+from index.tables import TableRow, row_in_table, row_sentence
 
 #: Share of an answer sentence's content words that must occur (by stem) in the supporting window.
 #: 0.75 lets through light paraphrase ("invited" ~ "invitation") and one connecting word, and stops
@@ -227,21 +228,27 @@ class _Window:
     lower_words: frozenset[str]
     stems: frozenset[str]
     numbers: frozenset[str]
+    reading: str = ""  # the text compared with the claim (table rows read with their head)
+    rows: tuple[TableRow, ...] = ()  # the table rows of the window, with their heads
 
 
 @lru_cache(maxsize=512)
-def _windows(text: str) -> tuple[_Window, ...]:
+def _windows(text: str, context: str = "") -> tuple[_Window, ...]:
     """Support windows of a passage text (one sentence, or two adjacent ones), with their words.
 
-    Cached by text: every answer sentence, clause-trim attempt and streamed sentence of an answer is
-    checked against the same few passages.
+    A table row is read with its table's head (:func:`index.tables.row_sentence`), found above it in
+    the passage or in the passage's ``context``. Cached by text and context: every answer sentence,
+    clause-trim attempt and streamed sentence of an answer is checked against the same few passages.
     """
     sents = split_sentences(text)
-    spans: list[tuple[int, int]] = [(s.start, s.end) for s in sents]
-    spans += [(a.start, b.end) for a, b in zip(sents, sents[1:])]
+    rows = [row_in_table(text, s.start, context) for s in sents]
+    readings = [row_sentence(r) if r else s.text for r, s in zip(rows, sents)]
+    spans = [(s.start, s.end, readings[i], rows[i:i + 1]) for i, s in enumerate(sents)]
+    spans += [(a.start, b.end, f"{readings[i]} {readings[i + 1]}" if rows[i] or rows[i + 1] else text[a.start:b.end],
+               rows[i:i + 2]) for i, (a, b) in enumerate(zip(sents, sents[1:]))]
     out = []
-    for start, end in spans:
-        ws = words(text[start:end])
+    for start, end, reading, window_rows in spans:
+        ws = words(reading)
         out.append(
             _Window(
                 start=start,
@@ -249,9 +256,45 @@ def _windows(text: str) -> tuple[_Window, ...]:
                 lower_words=frozenset(w.lower() for w in ws),
                 stems=frozenset(stem(w) for w in ws if not is_number(w)),
                 numbers=frozenset(canonical_number(w) for w in ws if is_number(w)),
+                reading=reading,
+                rows=tuple(r for r in window_rows if r is not None),
             )
         )
     return tuple(out)
+
+
+_CELL_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+
+
+def _column_conflict(claim: str, rows: tuple[TableRow, ...]) -> str | None:
+    """A value the claim takes from a table row under another column than the one it names, or None.
+
+    When the claim names a column header of the table ("in 2023", "costs"), every number it takes
+    from a row must stand under a header it names: "1,500 in 2022" is rejected when 1,500 is the
+    2023 value. A claim naming no header is not checked here (the row's words still have to
+    support it).
+    """
+    numbers = lambda text: {canonical_number(n) for n in _CELL_NUMBER.findall(text)}  # noqa: E731
+    said_numbers = numbers(claim)
+    said_stems = {stem(w) for w in words(claim)}
+
+    def named(header: str) -> bool:
+        ws = [w for w in words(re.sub(_CELL_NUMBER, " ", header)) if w.lower() not in STOPWORDS]
+        return bool(numbers(header) or ws) and numbers(header) <= said_numbers and all(stem(w) in said_stems for w in ws)
+
+    for row in rows:
+        labels = [h for h in row.header[1:] if named(h)]
+        if not labels:
+            continue
+        columns: dict[str, list[str]] = {}
+        for header, cell in zip(row.header[1:], row.row[1:]):
+            if numbers(cell) & (said_numbers - set().union(*map(numbers, labels))):
+                columns.setdefault(cell, []).append(header)
+        for cell, headers in columns.items():
+            if not set(headers) & set(labels):
+                return (f"column: {cell} stands under {' / '.join(map(repr, headers))} in the table, "
+                        f"not under {' / '.join(map(repr, labels))}")
+    return None
 
 
 def _coverage(claim: _Claim, win: _Window) -> tuple[float, int] | None:
@@ -389,7 +432,7 @@ class GroundingVerifier:
         conflict_reason = None
         words_by_stem = {stem(w.lower()): w.lower() for w in words(text)}
         for passage in ordered:
-            wins = _windows(passage.text)
+            wins = _windows(passage.text, passage.context)
             all_windows += wins
             candidates: list[tuple[float, int, _Window]] = []
             for win in wins:
@@ -405,8 +448,8 @@ class GroundingVerifier:
                     continue
                 candidates.append((got[0], -(win.end - win.start), win))
             for _, _, win in sorted(candidates, key=lambda c: (-c[0], -c[1])):
-                why = conflict(text, passage.text[win.start:win.end], passage.text[:win.start],
-                               self.similarity.similar if self.similarity else None)
+                why = _column_conflict(text, win.rows) or conflict(
+                    text, win.reading, passage.text[:win.start], self.similarity.similar if self.similarity else None)
                 if why:
                     conflict_reason = conflict_reason or why
                     continue

@@ -1,10 +1,19 @@
 """The write path: load -> chunk -> embed -> store.
 
 Public surface: :func:`load_document`, :class:`TokenChunker`, :func:`build_embeddings`,
-:class:`ChunkStore`, :func:`index_documents` and the errors in :mod:`index.errors`.
+:class:`ChunkStore`, :func:`index_documents` (:func:`load_documents`, :func:`chunk_documents`,
+:func:`write_chunks`), :mod:`index.tables` and the errors in :mod:`index.errors`.
 Nothing heavy is imported here; each module imports its libraries when used.
 """
 
-from index.errors import DocumentError, EmbeddingMismatchError, IndexingError, ModelNotFoundError
+from index.errors import (
+    ChunkingError,
+    DocumentError,
+    EmbeddingMismatchError,
+    EmptyDocumentError,
+    IndexingError,
+    ModelNotFoundError,
+)
 
-__all__ = ["DocumentError", "EmbeddingMismatchError", "IndexingError", "ModelNotFoundError"]
+__all__ = ["ChunkingError", "DocumentError", "EmbeddingMismatchError", "EmptyDocumentError", "IndexingError",
+           "ModelNotFoundError"]

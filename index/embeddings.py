@@ -20,12 +20,11 @@ from typing import Literal
 from langchain_core.embeddings import Embeddings
 
 from index.errors import ModelNotFoundError
+from index.limits import MINILM_MAX_TOKENS
 
 EmbeddingBackend = Literal["minilm", "fake"]
 
 MINILM_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
-#: all-MiniLM-L6-v2 was trained with a 256-word-piece limit (its ``max_seq_length``).
-MINILM_MAX_TOKENS = 256
 
 
 def _package_file(package: str, *parts: str) -> Path:
@@ -61,6 +60,8 @@ class MiniLMOnnxEmbeddings(Embeddings):
     """
 
     model_id = MINILM_MODEL_ID
+    #: Most word pieces the model reads, [CLS] and [SEP] included (see :meth:`count_tokens`).
+    max_input_tokens = MINILM_MAX_TOKENS
 
     def __init__(self, model_path: Path | None = None, tokenizer_path: Path | None = None,
                  batch_size: int = 32, threads: int = 0):
@@ -80,6 +81,19 @@ class MiniLMOnnxEmbeddings(Embeddings):
         tok.enable_truncation(max_length=MINILM_MAX_TOKENS)
         tok.enable_padding(pad_id=0, pad_token="[PAD]")
         return tok
+
+    @cached_property
+    def _counter(self):  # noqa: ANN202
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(self.tokenizer_path))
+        tok.no_truncation()
+        tok.no_padding()
+        return tok
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of ``text`` as the model reads it, [CLS] and [SEP] included, without truncation."""
+        return len(self._counter.encode(text).ids)
 
     @cached_property
     def _session(self):  # noqa: ANN202

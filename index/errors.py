@@ -12,6 +12,17 @@ class DocumentError(IndexingError):
     """
 
 
+class EmptyDocumentError(DocumentError):
+    """A document has no visible text (empty, or only white space and invisible format characters).
+
+    ``assistant index`` skips such a file with a warning naming it (``--strict``: fails the batch).
+    """
+
+
+class ChunkingError(IndexingError):
+    """The chunks of a document do not cover it in order (a chunker bug); nothing is written."""
+
+
 class EmbeddingMismatchError(IndexingError):
     """The store was built with a different embedding model than the one configured."""
 

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import DocumentError
+from index.errors import DocumentError, EmptyDocumentError
 
 #: Bytes read to sniff for binary content (NUL bytes), as git and grep do.
 _SNIFF_BYTES = 8192
+
+
+#: Unicode categories of characters that show nothing: format (Cf: zero-width space U+200B, joiners,
+#: word joiner, BOM, bidi marks), controls (Cc), separators (Zs, Zl, Zp).
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+
+
+def has_visible_text(text: str) -> bool:
+    """True when ``text`` holds a character that is neither white space nor an invisible format or
+    control character (Unicode categories Cf, Cc, Zs, Zl, Zp)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES for ch in text)
 
 
 @dataclass(frozen=True)
@@ -36,8 +48,10 @@ def load_document(path: str | Path) -> SourceDocument:
         The document with its exact text (a leading UTF-8 BOM is dropped; nothing else changes).
 
     Raises:
-        DocumentError: the path is missing or not a file, the file is empty or only white space,
-            contains NUL bytes (binary), or is not valid UTF-8. The message names the file.
+        EmptyDocumentError: the file has no visible text (empty, or only white space and invisible
+            characters such as U+200B, see :func:`has_visible_text`). The message names the file.
+        DocumentError: the path is missing or not a file, contains NUL bytes (binary), or is not
+            valid UTF-8. The message names the file.
     """
     p = Path(path).expanduser()
     if not p.exists():
@@ -55,6 +69,7 @@ def load_document(path: str | Path) -> SourceDocument:
             "Convert it to UTF-8 (for example `iconv -f latin1 -t utf-8`) and index it again."
         ) from None
     text = text.removeprefix("\ufeff")
-    if not text.strip():
-        raise DocumentError(f"{p}: the file is empty. Nothing to index.")
+    if not has_visible_text(text):
+        what = "empty" if not text.strip() else "only white space or invisible characters (such as U+200B)"
+        raise EmptyDocumentError(f"{p}: the file is {what}. Nothing to index.")
     return SourceDocument(source=p.name, path=p.resolve(), text=text)

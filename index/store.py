@@ -31,6 +31,7 @@ class StoredChunk:
         end: Character offset in the source text (exclusive).
         text: Chunk text.
         score: Cosine similarity to the query, in [-1, 1] (1 - Chroma's cosine distance).
+        context: Text read before ``text`` but outside its span (a repeated table head), or "".
     """
 
     id: str
@@ -40,6 +41,7 @@ class StoredChunk:
     end: int
     text: str
     score: float
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,8 @@ class ChunkStore:
     def replace_source(self, source: str, chunks: list[Chunk]) -> UpsertReport:
         """Make the store hold exactly ``chunks`` for ``source``.
 
-        New chunks are embedded and upserted first; chunks of an older version of the source are
+        New chunks are embedded (their ``embed_text``: context and text) and upserted first, with
+        the text alone as the stored document; chunks of an older version of the source are
         deleted after, so a failure while embedding leaves the old version in place. Chunks whose id
         is already stored are not embedded again (ids hash the text, so equal id means equal text).
 
@@ -172,9 +175,9 @@ class ChunkStore:
         old_ids = self.ids(source)
         todo = [c for c in chunks if c.id not in old_ids]
         if todo:
-            self._vectorstore.add_texts(
-                texts=[c.text for c in todo], metadatas=[c.metadata() for c in todo], ids=[c.id for c in todo]
-            )
+            vectors = self.embeddings.embed_documents([c.embed_text for c in todo])
+            self._collection.upsert(ids=[c.id for c in todo], embeddings=vectors, documents=[c.text for c in todo],
+                                    metadatas=[c.metadata() for c in todo])
         stale = sorted(old_ids - set(new_ids))
         if stale:
             self._collection.delete(ids=stale)
@@ -190,7 +193,7 @@ class ChunkStore:
         got = self._collection.get(include=["documents", "metadatas"])
         chunks = [
             StoredChunk(id=i, source=str(m["source"]), ordinal=int(m["ordinal"]), start=int(m["start"]),
-                        end=int(m["end"]), text=d, score=0.0)
+                        end=int(m["end"]), text=d, score=0.0, context=str(m.get("context") or ""))
             for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
         ]
         return sorted(chunks, key=lambda c: (c.source, c.ordinal))
@@ -256,6 +259,7 @@ class ChunkStore:
                 end=int(doc.metadata["end"]),
                 text=doc.page_content,
                 score=1.0 - float(distance),
+                context=str(doc.metadata.get("context") or ""),
             )
             for doc, distance in hits
         ]

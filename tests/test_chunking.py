@@ -73,3 +73,72 @@ def test_bad_sizes_are_refused(size: int, overlap: int) -> None:
 def test_no_chunk_is_cut_after_a_title_abbreviation(corpus_text: str) -> None:
     chunks = TokenChunker(chunk_size=64, chunk_overlap=8).split("a.txt", corpus_text)
     assert not any(c.text.endswith(("Gen.", "Sen.", "Col.")) for c in chunks)
+
+
+GIFT = ("Alpha beta gamma delta epsilon zeta eta theta. Gift cards are never refunded. "
+        "Iota kappa lambda mu nu xi omicron pi rho. Gift cards are never refunded.")
+
+
+def test_a_sentence_said_twice_is_placed_where_its_chunk_is() -> None:
+    chunks = TokenChunker(chunk_size=32, chunk_overlap=0).split("gift.txt", GIFT)
+    assert [(c.start, c.end) for c in chunks][-1] == (121, 151)
+    assert chunks[-1].start >= chunks[0].end  # not inside the first chunk
+
+
+def _repetitive(n: int) -> str:
+    """Unique sentences between copies of one repeated sentence and one repeated paragraph."""
+    names = "Alder Birch Cedar Dogwood Elm Fir Ginkgo Hazel Ivy Juniper Larch Maple".split()
+    paras = []
+    for i in range(n):
+        name = names[i % len(names)]
+        paras.append(f"The {name} depot opened in {1990 + i}. Gift cards are never refunded. "
+                     f"Returns need a receipt. {name} staff count {i * 7} people.\n\nSee the notice.")
+    return "\n\n".join(paras)
+
+
+@pytest.mark.parametrize("size,overlap", [(16, 0), (24, 8), (32, 0), (48, 12), (64, 24)])
+def test_repeated_text_is_covered_in_order_at_every_size(size: int, overlap: int) -> None:
+    text = _repetitive(12)
+    chunks = TokenChunker(chunk_size=size, chunk_overlap=overlap).split("r.txt", text)
+    for prev, c in zip(chunks, chunks[1:]):
+        assert c.start >= prev.start and c.end > prev.end, (prev, c)
+        assert c.start <= prev.end + 2 or not text[prev.end:c.start].strip()  # no text skipped between them
+    covered = set()
+    for c in chunks:
+        assert text[c.start:c.end] == c.text
+        covered.update(range(c.start, c.end))
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+def test_indexing_stores_the_computed_offsets(tmp_path) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from index.embeddings import FakeEmbeddings
+    from index.store import ChunkStore
+
+    (tmp_path / "gift.txt").write_text(GIFT, encoding="utf-8")
+    r = CliRunner().invoke(app, ["index", "--embedding", "fake", "--data-dir", str(tmp_path / "d"),
+                                 "--chunk-size", "32", "--chunk-overlap", "0", str(tmp_path / "gift.txt")])
+    assert r.exit_code == 0, r.output
+    stored = ChunkStore(tmp_path / "d" / "chroma", FakeEmbeddings()).all_chunks()
+    assert [(c.start, c.end) for c in stored] == [(0, 120), (121, 151)]
+    assert all(GIFT[c.start:c.end] == c.text for c in stored)
+
+
+@pytest.mark.parametrize("spans,problem", [
+    ([(0, 46), (0, 30)], "lies before"),          # a chunk placed before the one before it
+    ([(0, 46), (121, 151)], "in no chunk"),       # the text between them is lost
+    ([(0, 46), (47, 77)], "in no chunk"),         # the end of the source is lost
+    ([(0, 47), (47, 151)], "does not match"),     # a chunk whose text is not its span
+])
+def test_chunks_that_do_not_cover_the_source_in_order_fail_loudly(spans, problem: str) -> None:  # noqa: ANN001
+    from index.chunking import Chunk, check_chunks
+    from index.errors import ChunkingError
+
+    chunks = [Chunk(id=str(i), source="gift.txt", ordinal=i, start=s, end=e,
+                    text=GIFT[s:e] if problem != "does not match" or i == 0 else GIFT[s:e - 1], token_count=1)
+              for i, (s, e) in enumerate(spans)]
+    with pytest.raises(ChunkingError, match=problem) as err:
+        check_chunks("gift.txt", GIFT, chunks)
+    assert "gift.txt" in str(err.value)

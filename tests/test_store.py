@@ -97,6 +97,7 @@ def test_opening_with_another_embedding_model_is_a_clear_error(tmp_path: Path, d
         ("missing.txt", None, "no such file"),
         ("empty.txt", b"", "empty"),
         ("blank.txt", b"  \n\t\n", "empty"),
+        ("zwsp.txt", "\u200b\u200b\n\u2060".encode(), "invisible characters"),
         ("binary.bin", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
         ("latin1.txt", "Caf\xe9 au lait".encode("latin-1"), "not valid UTF-8"),
     ],
@@ -112,8 +113,8 @@ def test_bad_files_are_refused_by_name_and_the_store_is_unchanged(
         bad.write_bytes(content)
     other = tmp_path / "other.txt"
     other.write_text("A second, valid document about something else entirely.", encoding="utf-8")
-    with pytest.raises(DocumentError) as err:
-        index_documents([other, bad], store, chunker)
+    with pytest.raises(DocumentError) as err:  # strict: a file without text fails the batch too
+        index_documents([other, bad], store, chunker, strict=True)
     assert name in str(err.value) and expect in str(err.value)
     assert store.ids() == ids  # the valid file listed first was not written either
 
