@@ -70,8 +70,10 @@ def _gates(req: EvalRequest) -> list:  # noqa: ANN202 - list[Threshold]
 def _settings(req: EvalRequest):  # noqa: ANN202 - Settings
     from assistant.settings import SettingsError, load_settings
 
-    for key, value in {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
-        os.environ.setdefault(key, value)
+    from index.offline import stay_offline
+
+    stay_offline()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return load_settings(req.profile, data_dir=req.data_dir, llm_backend=req.llm,
                              embedding_backend=req.embedding, top_k=req.top_k)
