@@ -3,8 +3,9 @@ run under strace, which sees every connect/send at the system-call level (onnxru
 C++ code, invisible to Python's audit hooks), and any non-loopback address or any DNS query fails.
 
 onnxruntime's uploader first resolves its server about 10 s after ``import onnxruntime`` (measured:
-10.0 s, then 15.5 s, then 24 s), so every traced process is kept alive for :data:`LINGER_S` seconds.
-The four commands run side by side: about 30 s in all.
+10.0 s, then 15.5 s, then 24 s), so every traced process stays alive :data:`LINGER_S` seconds after
+its work is done (``ask``/``eval`` finished, the server's request answered), by which time it has
+imported onnxruntime. The four commands run side by side: 35-50 s in all on 2 busy cores.
 """
 
 from __future__ import annotations
@@ -24,23 +25,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-#: Seconds each traced command stays alive (its run, then idle): past onnxruntime's first two lookups.
-LINGER_S = 20.0
+#: Seconds each traced command stays alive after its work: past onnxruntime's first lookup (10 s).
+LINGER_S = 13.0
 #: Variables a user's shell does not set; removed so that the test shows the assistant sets them itself.
 OFFLINE_VARS = ("ORT_DISABLE_TELEMETRY", "ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED",
                 "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
 
-# Runs the console script's entry point, then idles until LINGER_S after start (so that background
-# threads started by the libraries get the time to act, as in a long `eval` or a slow `ask`).
+# Runs the console script's entry point, then idles LINGER_S seconds (so that background threads
+# started by the libraries get the time to act, as in a long `eval` or a slow `ask`).
 LINGER = (
     "import sys, time\n"
-    "t0, linger = time.monotonic(), float(sys.argv[1])\n"
+    "linger = float(sys.argv[1])\n"
     "try:\n"
     "    from assistant.cli import main\n"
     "    sys.argv = ['assistant', *sys.argv[2:]]\n"
     "    main()\n"
     "finally:\n"
-    "    time.sleep(max(0.0, linger - (time.monotonic() - t0)))\n"
+    "    time.sleep(linger)\n"
 )
 
 _ADDR = re.compile(r'sa_family=AF_INET6?, sin6?_port=htons\((\d+)\).*?'
@@ -127,6 +128,7 @@ def test_no_command_reaches_outside_the_machine(strace: str, tmp_path: Path, dev
     }
     procs: dict[str, subprocess.Popen] = {}
     start = time.monotonic()
+    served = start
     try:
         for name, args in commands.items():
             trace = ["-f", "-qq", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg,sendmmsg",
@@ -140,10 +142,11 @@ def test_no_command_reaches_outside_the_machine(strace: str, tmp_path: Path, dev
             r = httpx.post(f"http://127.0.0.1:{port}/v1/ask", json={"question": "Who invited Min Aung Hlaing?"},
                            timeout=60)
             assert r.status_code == 200 and "Putin" in r.json()["answer"], r.text
+            served = time.monotonic()
         for name in ("ask", "eval"):
-            out, _ = procs[name].communicate(timeout=80)
+            out, _ = procs[name].communicate(timeout=90)
             assert procs[name].returncode == 0, f"{name} failed:\n{out}"
-        time.sleep(max(0.0, start + LINGER_S + 2 - time.monotonic()))
+        time.sleep(max(0.0, served + LINGER_S - time.monotonic()))
     finally:
         for proc in procs.values():
             _stop(proc)
