@@ -23,9 +23,9 @@ EmbOpt = Annotated[Optional[str], typer.Option("--embedding", help="Embedding ba
 
 
 def _quiet_libraries() -> None:
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from index.offline import stay_offline
+
+    stay_offline()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

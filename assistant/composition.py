@@ -18,8 +18,10 @@ def build_store(settings: Settings):  # noqa: ANN201 - index.store.ChunkStore
         index.EmbeddingMismatchError: the store was built with another embedding model.
     """
     from index.embeddings import build_embeddings
+    from index.offline import stay_offline
     from index.store import ChunkStore
 
+    stay_offline()
     return ChunkStore(settings.persist_dir, build_embeddings(settings.embedding_backend), settings.collection)
 
 

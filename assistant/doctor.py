@@ -435,11 +435,11 @@ def check_offline(settings: Settings, environ: dict[str, str] | None = None) -> 
     try:
         import onnxruntime
 
-        onnxruntime.disable_telemetry_events()  # a no-op outside Windows builds, which alone have it
+        onnxruntime.disable_telemetry_events()  # its events; the uploader is off by ORT_DISABLE_TELEMETRY (index.offline)
     except Exception:  # noqa: BLE001, S110 - absence is reported by the packages check
         pass
     return Check(name, "ok", "hub offline, Chroma telemetry and Gradio analytics off, local models; "
-                             "onnxruntime telemetry (Windows builds only) off")
+                             "onnxruntime telemetry off (ORT_DISABLE_TELEMETRY=1)")
 
 
 def run_checks(settings: Settings, model: bool = True) -> list[Check]:

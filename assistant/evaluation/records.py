@@ -125,6 +125,7 @@ class QuestionResult(BaseModel):
         metrics: Per-question metric values.
         error: The error raised instead of an answer (then the question fails).
         judge: Optional LLM-judge verdicts (``faithful``, ``correct``); None when no judge ran.
+        judge_errors: Judge errors for this row: unreadable replies and failed judge calls.
     """
 
     id: str
@@ -148,6 +149,7 @@ class QuestionResult(BaseModel):
     metrics: QuestionMetrics = Field(default_factory=QuestionMetrics)
     error: str | None = None
     judge: dict[str, bool | None] | None = None
+    judge_errors: list[str] = Field(default_factory=list)
 
     @property
     def declined(self) -> bool:

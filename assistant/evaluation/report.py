@@ -145,6 +145,11 @@ def write_report(out_dir: Path, rows: list[QuestionResult], metrics: dict[str, M
         lines += _detail(r)
     if not failing:
         lines += ["None.", ""]
+    judge_errors = [(r.id, e) for r in rows for e in r.judge_errors]
+    if judge_errors:
+        lines += ["## Judge errors", "", f"{len(judge_errors)} LLM-judge replies were unreadable or failed; those "
+                  "verdicts are left out of the *[judge]* metrics (`judge.error_rate`).", ""]
+        lines += [f"- {rid}: {_cell(e, 300)}" for rid, e in judge_errors] + [""]
     if malformed:
         lines += ["## Malformed lines (skipped)", ""] + [f"- line {e['line']}: {_cell(e['message'], 300)}" for e in malformed]
     path = out_dir / "report.md"

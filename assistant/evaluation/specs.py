@@ -84,6 +84,8 @@ _SPECS = [
     MetricSpec("model_calls.mean", "Model calls per question", "latency", False),
     MetricSpec("judge.faithfulness", "LLM-judged faithfulness [judge]", "judge", judge=True),
     MetricSpec("judge.answer_correctness", "LLM-judged answer correctness [judge]", "judge", judge=True),
+    MetricSpec("judge.error_rate", "Questions with a judge error (unreadable reply or failed call) [judge]", "judge",
+               higher_is_better=False, judge=True),
     MetricSpec("claim_catch_rate", "Claim catch rate (unsupported claims rejected)", "claims", applies_to="claims"),
     MetricSpec("claim_acceptance_rate", "Claim acceptance rate (supported claims accepted)", "claims",
                applies_to="claims"),
