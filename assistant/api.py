@@ -11,7 +11,8 @@ Endpoints (all JSON use the models of :mod:`assistant.models`):
   -> :class:`assistant.models.Answer`.
 - ``POST /v1/ask/stream``: same body; Server-Sent Events ``rewrite``, ``queued`` (``{"position": n}``:
   the question waits for the model, n-th in line), ``sentence``, ``final`` (the Answer JSON) and,
-  when answering fails after the stream started, ``error`` (the error body below).
+  when answering fails after the stream started, ``error`` (the error body below). The status line
+  is sent once the question has its place in the model's line, so a full line is a real 503.
 
 Every error, from every endpoint, is JSON ``{"status": int, "error": str, "message": str}`` whose
 message says what to do: 404/405 (no such endpoint or method), 422 (bad body or question), 503 (the
@@ -22,6 +23,7 @@ server log, never a stack trace).
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -205,14 +207,21 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
     @app.post("/v1/ask/stream", response_class=StreamingResponse)
     def ask_stream(req: AskRequest):  # noqa: ANN202 - a StreamingResponse (an annotation would enter the schema)
         q, history = _checked(req)
-        try:  # refused before the stream starts, so that the status line can still say so
-            assistant.generation_queue.refuse_if_full()
-        except QueueFullError as exc:
+        stream = assistant.stream(q, history)
+        # Read up to the model's line before the status line is sent, so that a full line is a real
+        # 503 (and a bad question a 422): then the question is waiting, running or answered.
+        head = []
+        try:
+            for ev in stream:
+                head.append(ev)
+                if ev.kind in ("queued", "progress", "sentence", "final"):
+                    break
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
             raise api_error(exc, settings) from None
 
         def events() -> Iterator[str]:
             try:
-                for ev in assistant.stream(q, history):
+                for ev in itertools.chain(head, stream):
                     if ev.kind == "final":
                         data = ev.answer.model_dump_json()
                     elif ev.kind == "queued":
@@ -224,6 +233,8 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
                     yield f"event: {ev.kind}\ndata: {data}\n\n"
             except Exception as exc:  # noqa: BLE001 - the status line is sent: the error is an event
                 yield f"event: error\ndata: {json.dumps(api_error(exc, settings).body(), ensure_ascii=False)}\n\n"
+            finally:
+                stream.close()  # a client that went away stops the model at its next token
 
         return StreamingResponse(events(), media_type="text/event-stream")
 

@@ -39,8 +39,8 @@ class QueueFullError(RuntimeError):
         self.retry_after = retry_after
         self.waiting = waiting
         super().__init__(
-            f"The assistant is busy: {waiting} question{'s' if waiting != 1 else ''} already wait for the model "
-            f"(limit: max_queue). Try again in {retry_after} s."
+            f"The assistant is busy: {waiting} question{'s are' if waiting != 1 else ' is'} already waiting for the "
+            f"model (limit: setting max_queue). Try again in {retry_after} s."
         )
 
 
@@ -112,17 +112,6 @@ class GenerationQueue:
             return {"running": len(self._running), "waiting": len(self._waiting), "max_waiting": self.max_waiting,
                     "refused": self.refused,
                     "mean_call_s": None if self._mean_call_s is None else round(self._mean_call_s, 2)}
-
-    def refuse_if_full(self) -> None:
-        """Refuse now, as :meth:`acquire` would, when the line is full (for callers that must answer
-        before they reach the model, such as a stream whose HTTP status is sent first).
-
-        Raises:
-            QueueFullError: the line is full (counted and logged like a refusal by :meth:`acquire`).
-        """
-        with self._cond:
-            if self._full():
-                raise self._refusal()
 
     def _refusal(self) -> QueueFullError:
         self.refused += 1

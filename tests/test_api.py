@@ -90,12 +90,26 @@ def test_a_failure_while_answering_is_a_json_500_without_a_traceback(fake_settin
     assert "no such thing" not in body["message"]  # internals stay in the server log
 
 
-def test_a_failure_during_a_stream_is_an_error_event(fake_settings) -> None:
+def test_a_stream_that_fails_before_its_first_event_is_a_json_500(fake_settings) -> None:
     client = _broken_client(fake_settings, KeyError("no such thing"))
-    r = client.post("/v1/ask/stream", json={"question": Q})
+    _assert_json_error(client.post("/v1/ask/stream", json={"question": Q}), 500, "KeyError")
+
+
+def test_a_stream_that_fails_midway_ends_with_an_error_event(fake_settings) -> None:
+    from assistant.llm import ScriptedChatModel
+
+    class FailsMidway(ScriptedChatModel):
+        def _stream(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            yield from list(super()._stream(*args, **kwargs))[:2]
+            raise KeyError("no such thing")
+
+    store = build_store(fake_settings)
+    ensure_indexed(fake_settings, store)
+    app = create_app(build_assistant(fake_settings, store=store, llm=FailsMidway()), store.count)
+    r = TestClient(app, raise_server_exceptions=False).post("/v1/ask/stream", json={"question": Q})
     assert r.status_code == 200
-    events = _sse(r.text)
-    assert events[-1][0] == "error" and events[-1][1]["status"] == 500 and "KeyError" in events[-1][1]["message"]
+    kind, data = _sse(r.text)[-1]
+    assert kind == "error" and data["status"] == 500 and "KeyError" in data["message"] and "Traceback" not in r.text
 
 
 Q = "Who is the junta's investment minister?"
