@@ -71,7 +71,9 @@ class ChatOllama(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:  # noqa: ANN001
         import httpx
 
-        with httpx.Client(base_url=self.base_url, **{**self.client_kwargs, **self.sync_client_kwargs}) as client:
+        # ollama.Client's own default is timeout=None (wait forever), not httpx's 5 s
+        kwargs = {"timeout": None, **self.client_kwargs, **self.sync_client_kwargs}
+        with httpx.Client(base_url=self.base_url, **kwargs) as client:
             body = {"model": self.model, "stream": True,
                     "messages": [{"role": _role(m), "content": m.content} for m in messages]}
             with client.stream("POST", "/api/chat", json=body) as r:
