@@ -108,7 +108,12 @@ class BackendHealth:
         s = self.assistant.settings
         if s.llm_backend not in REMOTE_BACKENDS:
             return True, {"kind": s.llm_backend, "in_process": True}
-        monitor = next((c for c in (self.assistant.llm.callbacks or []) if isinstance(c, BackendMonitor)), None)
+        try:
+            llm = self.assistant.llm  # a remote client: built without contacting the server
+        except Exception as exc:  # noqa: BLE001 - e.g. the extra is not installed: reported, not raised
+            return False, {"kind": s.llm_backend, "url": remote_url(s), "reachable": None, "failures": 0,
+                           "last_error": f"{type(exc).__name__}: {exc}"[:300]}
+        monitor = next((c for c in (llm.callbacks or []) if isinstance(c, BackendMonitor)), None)
         with self._lock:
             if self._probe is None or time.monotonic() - self._probe[0] > PROBE_TTL_S:
                 self._probe = (time.monotonic(), probe(remote_url(s), min(1.0, s.backend_connect_timeout_s)))

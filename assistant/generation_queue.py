@@ -61,10 +61,11 @@ class GenerationQueue:
 
     Example:
         >>> q = GenerationQueue(max_waiting=0)
-        >>> with q:
-        ...     q.acquire()
-        Traceback (most recent call last):
-        QueueFullError: The assistant is busy: ...
+        >>> with q:  # one call runs; with max_waiting=0 nothing may wait, so the next is refused
+        ...     q.is_full()
+        True
+        >>> q.is_full()
+        False
     """
 
     def __init__(self, max_waiting: int | None, slots: int = 1):
@@ -173,7 +174,10 @@ class GenerationQueue:
             self._start(ticket)
 
     def release(self) -> None:
-        """Give back the slot taken by this thread's :meth:`acquire` and wake the next in line."""
+        """Give back the slot taken by this thread's :meth:`acquire` and wake the next in line.
+
+        Must be called from the thread that acquired the slot (the slot is remembered per thread).
+        """
         ticket = self._local.ticket
         with self._cond:
             started = self._running.pop(ticket)

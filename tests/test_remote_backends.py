@@ -138,3 +138,15 @@ def test_the_chat_explains_a_stalled_server(fake_settings, monkeypatch, stalled)
     outputs = list(ctl.respond(Q, []))
     last = outputs[-1][0]["value"][-1]["content"]
     assert f"did not answer within {TIMEOUT_S:g} s" in last and "Traceback" not in last
+
+
+def test_health_names_a_missing_extra_instead_of_failing(fake_settings, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "langchain_openai", None)  # import fails as when the extra is absent
+    settings = fake_settings.model_copy(update={"llm_backend": "openai", "base_url": "http://127.0.0.1:9/v1"})
+    store = build_store(settings)
+    client = TestClient(create_app(build_assistant(settings, store=store), store.count))
+    health = client.get("/v1/health")
+    assert health.status_code == 200 and health.json()["status"] == "degraded"
+    assert "grounded-assistant[openai]" in health.json()["backend"]["last_error"]
