@@ -2,22 +2,47 @@
 
 Endpoints (all JSON use the models of :mod:`assistant.models`):
 
-- ``GET /v1/health``: ``{"status": "ok", "chunks": N, "model": ...}``
-- ``POST /v1/ask``: body ``{"question": str, "history": [{"question", "answer"}], "top_k": int?}``
-  -> :class:`assistant.models.Answer`. 422 for an empty or too long question.
-- ``POST /v1/ask/stream``: same body; Server-Sent Events ``rewrite``, ``sentence`` and ``final``
-  (the final event's data is the Answer JSON).
+- ``GET /v1/health``: ``{"status": "ok"|"degraded", "chunks": N, "model": ..., "queue": {...},
+  "backend": {...}}``. ``backend`` tells an ``openai``/``ollama`` server's state from the calls
+  already made (``last_error``, ``failures``) and a TCP probe (``reachable``); the model is never
+  called for it. ``status`` is ``degraded`` while the last model call failed or the server is
+  unreachable.
+- ``POST /v1/ask``: body ``{"question": str, "history": [{"question", "answer"}]}``
+  -> :class:`assistant.models.Answer`.
+- ``POST /v1/ask/stream``: same body; Server-Sent Events ``rewrite``, ``queued`` (``{"position": n}``:
+  the question waits for the model, n-th in line), ``sentence``, ``final`` (the Answer JSON) and,
+  when answering fails after the stream started, ``error`` (the error body below). The status line
+  is sent once the question has its place in the model's line, so a full line is a real 503.
+
+Every error, from every endpoint, is JSON ``{"status": int, "error": str, "message": str}`` whose
+message says what to do: 404/405 (no such endpoint or method), 422 (bad body or question), 503 (the
+model's queue is full: ``Retry-After`` header and ``retry_after`` field, in seconds; or the model
+server is unreachable), 504 (the model server timed out), 500 (anything else; details only in the
+server log, never a stack trace).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 
 from pydantic import BaseModel, Field
+from starlette.requests import Request  # at module level: FastAPI resolves the route annotations here
 
+from assistant.generation_queue import QueueFullError
+from assistant.llm import REMOTE_BACKENDS, BackendMonitor, backend_failure, probe, remote_url
 from assistant.service import Assistant, QuestionError, Turn
 from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Seconds a reachability probe of the model server is reused by ``/v1/health``.
+PROBE_TTL_S = 10.0
 
 
 class TurnIn(BaseModel):
@@ -34,6 +59,86 @@ class AskRequest(BaseModel):
     history: list[TurnIn] = Field(default_factory=list)
 
 
+class ApiError(Exception):
+    """A failure to answer with a JSON error body.
+
+    Attributes:
+        status: HTTP status code.
+        message: What happened and what to do.
+        headers: Extra response headers (``Retry-After``).
+        extra: Extra body fields (``retry_after``).
+    """
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, **extra: object):
+        super().__init__(message)
+        self.status, self.message, self.headers, self.extra = status, message, headers or {}, extra
+
+    def body(self) -> dict:
+        """The JSON error body."""
+        return {"status": self.status, "error": HTTPStatus(self.status).phrase, "message": self.message, **self.extra}
+
+
+def api_error(exc: BaseException, settings: Settings) -> ApiError:
+    """The :class:`ApiError` for an exception raised while answering (500 when not an expected failure)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, QuestionError):
+        return ApiError(422, str(exc))
+    if isinstance(exc, QueueFullError):
+        return ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after)
+    failure = backend_failure(exc, settings)
+    if failure is not None:
+        log.warning("model backend failed: %s: %s", type(exc).__name__, exc)
+        return ApiError(*failure)
+    log.error("answering failed", exc_info=exc)
+    return ApiError(500, f"The assistant failed to answer ({type(exc).__name__}). The details are in the server "
+                         "log; try again, and report the question if it fails again.")
+
+
+class BackendHealth:
+    """The model backend's state for ``/v1/health``, from recorded calls and a cached TCP probe."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self._probe: tuple[float, bool | None] | None = None
+        self._lock = threading.Lock()
+
+    def report(self) -> tuple[bool, dict]:
+        """``(healthy, details)``: details name the backend and, for remote ones, its last outcome."""
+        s = self.assistant.settings
+        if s.llm_backend not in REMOTE_BACKENDS:
+            return True, {"kind": s.llm_backend, "in_process": True}
+        try:
+            llm = self.assistant.llm  # a remote client: built without contacting the server
+        except Exception as exc:  # noqa: BLE001 - e.g. the extra is not installed: reported, not raised
+            return False, {"kind": s.llm_backend, "url": remote_url(s), "reachable": None, "failures": 0,
+                           "last_error": f"{type(exc).__name__}: {exc}"[:300]}
+        monitor = next((c for c in (llm.callbacks or []) if isinstance(c, BackendMonitor)), None)
+        with self._lock:
+            if self._probe is None or time.monotonic() - self._probe[0] > PROBE_TTL_S:
+                self._probe = (time.monotonic(), probe(remote_url(s), min(1.0, s.backend_connect_timeout_s)))
+            reachable = self._probe[1]
+        failures = monitor.failures if monitor else 0
+        details = {"kind": s.llm_backend, "url": remote_url(s), "reachable": reachable, "failures": failures,
+                   "last_error": monitor.last_error if monitor else None,
+                   "last_error_at": _iso(monitor.last_error_at if monitor else None),
+                   "last_ok_at": _iso(monitor.last_ok_at if monitor else None)}
+        return (failures == 0 and reachable is not False), details
+
+
+def _iso(t: float | None) -> str | None:
+    return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def _validation_message(errors: list[dict]) -> str:
+    parts = []
+    for e in errors:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return ("Invalid request: " + "; ".join(parts) + '. Send JSON like {"question": "Who signed the agreement?", '
+            '"history": []} with Content-Type: application/json.')
+
+
 def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0):  # noqa: ANN201 - FastAPI
     """The FastAPI application over an assistant (no UI).
 
@@ -41,50 +146,125 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
         assistant: The assistant every endpoint calls.
         chunk_count: Function giving the number of indexed chunks now (for ``/v1/health``).
     """
-    from fastapi import FastAPI, HTTPException
-    from fastapi.responses import StreamingResponse
+    from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from fastapi.routing import APIRoute
     from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from assistant.models import Answer
 
+    settings = assistant.settings
+    backend = BackendHealth(assistant)
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and nothing here may reach
     # an outside host. The schema stays at /openapi.json.
     app = FastAPI(title="Grounded assistant", version="0.1.0", docs_url=None, redoc_url=None)
 
+    def error_response(err: ApiError) -> JSONResponse:
+        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            message = (f"No endpoint {request.url.path}. The API has GET /v1/health, POST /v1/ask and "
+                       "POST /v1/ask/stream (schema: GET /openapi.json).")
+        elif exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "another method")
+            message = f"{request.method} is not allowed on {request.url.path}; use {allowed}."
+        else:
+            message = str(exc.detail)
+        return error_response(ApiError(exc.status_code, message, dict(exc.headers or {})))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(ApiError(422, _validation_message(list(exc.errors()))))
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(api_error(exc, settings))
+
     @app.get("/v1/health")
     def health() -> dict:
-        return {"status": "ok", "chunks": chunk_count(), "model": assistant.model_name}
+        healthy, details = backend.report()
+        return {"status": "ok" if healthy else "degraded", "chunks": chunk_count(), "model": assistant.model_name,
+                "backend": details, "queue": assistant.generation_queue.snapshot()}
 
-    def _check(req: AskRequest) -> None:
+    def _checked(req: AskRequest) -> tuple[str, list[Turn]]:
         try:
-            assistant.check_question(req.question)
+            q = assistant.check_question(req.question)
         except QuestionError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
+            raise ApiError(422, str(exc)) from None
+        return q, [Turn(t.question, t.answer) for t in req.history]
 
     @app.post("/v1/ask", response_model=Answer)
     async def ask(req: AskRequest) -> Answer:
-        _check(req)
-        history = [Turn(t.question, t.answer) for t in req.history]
-        return await run_in_threadpool(assistant.ask, req.question, history)
+        q, history = _checked(req)
+        try:
+            return await run_in_threadpool(assistant.ask, q, history)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
+            raise api_error(exc, settings) from None
 
     @app.post("/v1/ask/stream", response_class=StreamingResponse)
     def ask_stream(req: AskRequest):  # noqa: ANN202 - a StreamingResponse (an annotation would enter the schema)
-        _check(req)
-        history = [Turn(t.question, t.answer) for t in req.history]
+        q, history = _checked(req)
+        stream = assistant.stream(q, history)
+        # Read up to the model's line before the status line is sent, so that a full line is a real
+        # 503 (and a bad question a 422): then the question is waiting, running or answered.
+        head = []
+        try:
+            for ev in stream:
+                head.append(ev)
+                if ev.kind in ("queued", "progress", "sentence", "final"):
+                    break
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
+            raise api_error(exc, settings) from None
 
         def events() -> Iterator[str]:
-            for ev in assistant.stream(req.question, history):
-                if ev.kind == "final":
-                    data = ev.answer.model_dump_json()
-                elif ev.kind in ("passages", "progress"):
-                    continue
-                else:
-                    data = json.dumps({"text": ev.text}, ensure_ascii=False)
-                yield f"event: {ev.kind}\ndata: {data}\n\n"
+            try:
+                for ev in itertools.chain(head, stream):
+                    if ev.kind == "final":
+                        data = ev.answer.model_dump_json()
+                    elif ev.kind == "queued":
+                        data = json.dumps({"position": ev.position})
+                    elif ev.kind in ("passages", "progress"):
+                        continue
+                    else:
+                        data = json.dumps({"text": ev.text}, ensure_ascii=False)
+                    yield f"event: {ev.kind}\ndata: {data}\n\n"
+            except Exception as exc:  # noqa: BLE001 - the status line is sent: the error is an event
+                yield f"event: error\ndata: {json.dumps(api_error(exc, settings).body(), ensure_ascii=False)}\n\n"
+            finally:
+                stream.close()  # a client that went away stops the model at its next token
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    api_routes = [r for r in app.routes if isinstance(r, APIRoute)]
+
+    @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                   include_in_schema=False)
+    def unknown(request: Request, path: str) -> None:
+        """Unknown paths and methods under /v1 (else the UI mounted at / would answer them with HTML)."""
+        allowed = sorted({m for r in api_routes if r.path_regex.match(request.url.path) for m in r.methods})
+        if allowed:
+            raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
+        raise StarletteHTTPException(404)
+
     return app
+
+
+def _log_to_stderr() -> None:
+    """Show the assistant's INFO log lines (queued and refused questions, backend failures) on stderr."""
+    logger = logging.getLogger("assistant")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 class AddressInUseError(OSError):
@@ -129,5 +309,6 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
         from ui.app import build_ui
 
         app = gr.mount_gradio_app(app, build_ui(assistant), path="/")
+    _log_to_stderr()
     print(f"Serving on http://{settings.host}:{settings.port}/ ({chunks} chunks indexed)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -7,16 +7,20 @@
 - ``fake``: :class:`ScriptedChatModel`, a real LangChain chat model that answers from a script and
   records every prompt it was sent.
 - ``openai`` / ``ollama``: optional extras, imported lazily; the error names the extra to install.
+  Built with connect/read timeouts and retries (settings ``backend_*``) and a
+  :class:`BackendMonitor` that records the outcome of each call for ``/v1/health``; a failure is
+  described to the user by :func:`backend_failure`.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -254,21 +258,140 @@ def build_llm(settings: Settings) -> BaseChatModel:
                 f"could not load the model {path}: it is not a GGUF model llama.cpp can read "
                 f"({type(exc).__name__}). Set ASSISTANT_MODEL_PATH to a .gguf file, or unset it for the bundled model."
             ) from None
-    if backend == "openai":
+    if backend in REMOTE_BACKENDS:
+        return _build_remote(settings)
+    raise ModelUnavailableError(f"unknown llm_backend {backend!r}")  # pragma: no cover - Literal-checked
+
+
+# -- remote backends (openai, ollama) ------------------------------------------------------------------
+
+REMOTE_BACKENDS = ("openai", "ollama")
+#: Ollama's own default address.
+OLLAMA_URL = "http://127.0.0.1:11434"
+
+
+def remote_url(settings: Settings) -> str | None:
+    """The server URL of a remote backend (``base_url``, or Ollama's default); None for OpenAI's own."""
+    if settings.llm_backend == "ollama":
+        return settings.base_url or OLLAMA_URL
+    return settings.base_url
+
+
+def _build_remote(settings: Settings) -> BaseChatModel:
+    """ChatOpenAI or ChatOllama with the ``backend_*`` timeouts and retries and a :class:`BackendMonitor`.
+
+    ChatOpenAI passes ``timeout`` (an ``httpx.Timeout``) and ``max_retries`` to the ``openai`` client,
+    which retries connection errors, timeouts, 429 and 5xx with backoff. ChatOllama passes
+    ``client_kwargs`` to ``ollama.Client`` and so to ``httpx.Client``; its retries are httpx transport
+    retries, which repeat failed connections only.
+    """
+    import httpx
+
+    timeout = httpx.Timeout(settings.backend_read_timeout_s, connect=settings.backend_connect_timeout_s)
+    monitor = BackendMonitor()
+    if settings.llm_backend == "openai":
         try:
             from langchain_openai import ChatOpenAI
         except ImportError:
             raise ModelUnavailableError("the openai backend needs the extra: pip install 'grounded-assistant[openai]'") from None
         return ChatOpenAI(model=settings.model_name, base_url=settings.base_url,
-                          temperature=settings.temperature, max_tokens=settings.max_tokens)
-    if backend == "ollama":
-        try:
-            from langchain_ollama import ChatOllama
-        except ImportError:
-            raise ModelUnavailableError("the ollama backend needs the extra: pip install 'grounded-assistant[ollama]'") from None
-        return ChatOllama(model=settings.model_name, base_url=settings.base_url or "http://127.0.0.1:11434",
-                          temperature=settings.temperature, num_predict=settings.max_tokens)
-    raise ModelUnavailableError(f"unknown llm_backend {backend!r}")  # pragma: no cover - Literal-checked
+                          temperature=settings.temperature, max_tokens=settings.max_tokens,
+                          timeout=timeout, max_retries=settings.backend_max_retries, callbacks=[monitor])
+    try:
+        from langchain_ollama import ChatOllama
+    except ImportError:
+        raise ModelUnavailableError("the ollama backend needs the extra: pip install 'grounded-assistant[ollama]'") from None
+    retries = settings.backend_max_retries
+    return ChatOllama(model=settings.model_name, base_url=remote_url(settings),
+                      temperature=settings.temperature, num_predict=settings.max_tokens,
+                      client_kwargs={"timeout": timeout},
+                      sync_client_kwargs={"transport": httpx.HTTPTransport(retries=retries)},
+                      async_client_kwargs={"transport": httpx.AsyncHTTPTransport(retries=retries)},
+                      callbacks=[monitor])
+
+
+class BackendMonitor(BaseCallbackHandler):
+    """Records the outcome of each call of a remote model, for ``/v1/health`` (never calls the model).
+
+    Attributes:
+        last_ok_at: Unix time of the last call that completed, or None.
+        last_error: Message of the last failed call (cleared by a later success), or None.
+        last_error_at: Unix time of the last failure, or None.
+        failures: Failures in a row since the last success.
+    """
+
+    def __init__(self) -> None:
+        self.last_ok_at: float | None = None
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self.failures = 0
+
+    def on_llm_end(self, response: Any, **kwargs: Any) -> None:  # noqa: D102
+        self.last_ok_at, self.last_error, self.failures = time.time(), None, 0
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:  # noqa: D102
+        if not isinstance(error, Exception):  # GeneratorExit: the reader stopped early, not a failure
+            return
+        self.last_error = f"{type(error).__name__}: {error}"[:300]
+        self.last_error_at = time.time()
+        self.failures += 1
+
+
+def _class_names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+#: Exception class names (any module: openai, httpx, ollama, the standard library) meaning...
+_TIMEOUTS = {"APITimeoutError", "TimeoutException", "TimeoutError", "ReadTimeout", "ConnectTimeout"}
+_UNREACHABLE = {"APIConnectionError", "ConnectError", "NetworkError", "RemoteProtocolError", "ConnectionError"}
+_SERVER_ERRORS = {"APIStatusError", "ResponseError"}  # openai, ollama: the server answered with an error
+
+
+def backend_failure(exc: BaseException, settings: Settings) -> tuple[int, str] | None:
+    """The HTTP status and a message the user can act on for a failed model call, or None.
+
+    Returns:
+        ``(504, ...)`` for a timeout, ``(503, ...)`` when the server cannot be reached, the model
+        cannot be loaded or the server refused the request (429, 5xx), ``(502, ...)`` for another
+        error answer of the server; None when ``exc`` is not a model backend failure.
+    """
+    names = _class_names(exc)
+    where = remote_url(settings) or "the OpenAI API"
+    retries = f"after {settings.backend_max_retries} retr{'y' if settings.backend_max_retries == 1 else 'ies'}"
+    if isinstance(exc, ModelUnavailableError):
+        return 503, f"The model is not available: {exc}"
+    if names & _TIMEOUTS:
+        return 504, (f"The model server at {where} did not answer within {settings.backend_read_timeout_s:g} s "
+                     f"({retries}; setting backend_read_timeout_s). Try again later, or check that server.")
+    if names & _UNREACHABLE:
+        return 503, (f"The model server at {where} cannot be reached ({type(exc).__name__}, {retries}). "
+                     "Check that it is running and that base_url is right, then try again.")
+    if names & _SERVER_ERRORS:
+        status = getattr(exc, "status_code", None)
+        busy = status == 429 or (isinstance(status, int) and status >= 500)
+        return (503 if busy else 502), (f"The model server at {where} answered with an error"
+                                        f"{f' (HTTP {status})' if status else ''}: {str(exc)[:200]}. "
+                                        + ("Try again later." if busy else "Check model_name and the server's settings."))
+    return None
+
+
+def probe(url: str | None, timeout_s: float) -> bool | None:
+    """Whether a TCP connection to ``url``'s host and port opens within ``timeout_s`` (no request is sent).
+
+    Returns None when ``url`` is None (the OpenAI API: not probed).
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    parts = urlsplit(url if "//" in url else f"http://{url}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 def model_label(settings: Settings) -> str:

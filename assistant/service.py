@@ -15,6 +15,7 @@ from typing import Literal
 
 from assistant import evidence as evidence_mod
 from assistant.followups import Turn, depends_on_conversation, ellipsis_rewrite, usable_rewrite
+from assistant.generation_queue import GenerationQueue
 from assistant.models import (
     ABSTENTION_TEXT,
     DECLINE_INSTRUCTION_TEXT,
@@ -61,18 +62,28 @@ class StreamEvent:
 
     Attributes:
         kind: ``rewrite`` (the standalone question used for retrieval), ``passages`` (retrieval done),
+            ``queued`` (the model is busy: ``position`` is this question's place in its line),
             ``progress`` (the model produced a token; nothing to show, but a point where a consumer
             can stop the answer), ``sentence`` (one verified sentence with its ``[n]`` markers,
             ready to show), or ``final``.
         text: The rewritten question or the sentence (empty for ``passages``/``final``).
         answer: The complete verified answer, on ``final`` only.
         passages: The retrieved passages, on ``passages``.
+        position: 1-based place in the model's waiting line, on ``queued``.
     """
 
-    kind: Literal["rewrite", "passages", "progress", "sentence", "final"]
+    kind: Literal["rewrite", "passages", "queued", "progress", "sentence", "final"]
     text: str = ""
     answer: Answer | None = None
     passages: list[Passage] | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """Yielded by :meth:`Assistant._generate` while the question waits for the model."""
+
+    position: int
 
 
 #: Characters of each earlier turn kept for the follow-up rewrite, so that the condense prompt stays
@@ -111,8 +122,9 @@ class Assistant:
         self._llm = None
         self._llm_lock = threading.Lock()
         # llama.cpp keeps one context per model: two generations at once would corrupt it. Only the
-        # model call holds this lock; validation, retrieval and verification run outside it.
-        self._generation_lock = threading.Lock()
+        # model call holds this lock; validation, retrieval and verification run outside it. Its line
+        # is bounded by max_queue (a call beyond it raises QueueFullError).
+        self.generation_queue = GenerationQueue(max_waiting=settings.max_queue)
         self.answer_prompt = answer_prompt
         self.condense_prompt = condense_prompt
         self.verifier = verifier
@@ -177,7 +189,7 @@ class Assistant:
             lines.append(f"User: {t.question[:_TURN_CHARS]}")
             lines.append(f"Assistant: {t.answer[:_TURN_CHARS]}")
         chain = self.condense_prompt.to_langchain() | self.llm
-        with self._generation_lock:
+        with self.generation_queue:
             out = chain.invoke({"history": "\n".join(lines), "question": question})
         text = str(getattr(out, "content", out)).strip().splitlines()
         rewrite = text[0].strip().strip('"').strip() if text else ""
@@ -210,6 +222,7 @@ class Assistant:
 
         Raises:
             QuestionError: bad question (before any model call).
+            QueueFullError: the model is busy and ``max_queue`` questions already wait for it.
         """
         t0 = time.perf_counter()
         q = self.check_question(question)
@@ -262,6 +275,9 @@ class Assistant:
         shown = n_shown = n_chunks = 0
         model_calls += 1
         for piece in self._generate(chain, {"passages": format_evidence(ranked, passages), "question": standalone}):
+            if isinstance(piece, _Queued):
+                yield StreamEvent("queued", position=piece.position)
+                continue
             if first_token_s is None:
                 first_token_s = time.perf_counter() - t_gen
             raw += piece
@@ -310,12 +326,13 @@ class Assistant:
                       abstention_reason=reason, model=self.model_name, answer_kind=kind,
                       timings=Timings(total_s=elapsed))
 
-    def _generate(self, chain, inputs: dict) -> Iterator[str]:  # noqa: ANN001 - a LangChain runnable
-        """Stream the model's text pieces from a worker thread that holds the generation lock.
+    def _generate(self, chain, inputs: dict) -> Iterator[str | _Queued]:  # noqa: ANN001 - a LangChain runnable
+        """Stream the model's text pieces from a worker thread that holds the generation queue's slot.
 
-        The consumer never holds the lock while it renders, and closing this generator (the user
-        pressed Stop, the client went away) stops the model at its next token instead of letting it
-        run to ``max_tokens``.
+        While the model is busy with other questions, yields :class:`_Queued` with this question's
+        place in line each time it changes. The consumer never holds the slot while it renders, and
+        closing this generator (the user pressed Stop, the client went away) leaves the line, or
+        stops the model at its next token instead of letting it run to ``max_tokens``.
         """
         pieces: queue.Queue = queue.Queue()
         cancel = threading.Event()
@@ -323,7 +340,13 @@ class Assistant:
 
         def produce() -> None:
             try:
-                with self._generation_lock:
+                self.generation_queue.acquire(on_position=lambda n: pieces.put(_Queued(n)), cancelled=cancel.is_set)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+                pieces.put(exc)
+                pieces.put(done)
+                return
+            try:
+                try:
                     if cancel.is_set():
                         return
                     it = iter(chain.stream(inputs))
@@ -338,6 +361,8 @@ class Assistant:
                         close = getattr(it, "close", None)
                         if close:
                             close()
+                finally:
+                    self.generation_queue.release()
             except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
                 pieces.put(exc)
             finally:

@@ -81,6 +81,15 @@ class Settings(BaseSettings):
             the model's sentences fail verification). Default chosen by measurement on the dev set
             (figures in README, "Answer modes").
         history_turns: Earlier turns used to rewrite a follow-up question.
+        max_queue: Questions that may wait for the model while it answers another; one more is
+            refused at once (HTTP 503 with ``Retry-After``; a message in the chat). 0: none waits.
+            Default 4: at about 10 s per generative answer, the last in line waits under a minute.
+        backend_connect_timeout_s: ``openai``/``ollama``: seconds to open a connection to the server.
+        backend_read_timeout_s: ``openai``/``ollama``: longest silence while waiting for the server's
+            next bytes (the first token, or the next one), in seconds. The model's lock is released
+            when it passes.
+        backend_max_retries: ``openai``/``ollama``: retries of a failed request (``openai``: connection
+            errors, timeouts, 429 and 5xx, with the SDK's backoff; ``ollama``: failed connections).
         host: Address the UI/API binds to.
         port: Port the UI/API listens on.
     """
@@ -107,6 +116,10 @@ class Settings(BaseSettings):
     prompt_name: str = "answer"
     answer_mode: AnswerMode = "extractive"
     history_turns: int = Field(default=4, ge=0, le=20)
+    max_queue: int = Field(default=4, ge=0, le=1000)
+    backend_connect_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    backend_read_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    backend_max_retries: int = Field(default=1, ge=0, le=10)
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
@@ -24,3 +26,99 @@ def test_the_openapi_schema_is_served_and_names_every_endpoint(fake_settings) ->
 def test_ask_answers_with_the_answer_kind(fake_settings) -> None:
     r = _client(fake_settings).post("/v1/ask", json={"question": "Who is the junta's investment minister?"})
     assert r.status_code == 200 and "Kan Zaw" in r.json()["answer"] and r.json()["answer_kind"] in ("generative", "extractive")
+
+
+# -- every error is JSON with a message to act on (issue 12, "Also") ------------------------------------
+
+
+def _assert_json_error(r, status: int, *words: str) -> dict:  # noqa: ANN001 - an httpx response
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json"), r.headers["content-type"]
+    body = r.json()
+    assert body["status"] == status and body["message"], body
+    assert "Traceback" not in r.text and 'File "' not in r.text
+    for w in words:
+        assert w in body["message"], body["message"]
+    return body
+
+
+def _broken_client(fake_settings, error: Exception) -> TestClient:  # noqa: ANN001
+    from assistant.llm import ScriptedChatModel
+
+    def fail(messages):  # noqa: ANN001, ANN202
+        raise error
+
+    store = build_store(fake_settings)
+    ensure_indexed(fake_settings, store)
+    assistant = build_assistant(fake_settings, store=store, llm=ScriptedChatModel(reply_fn=fail))
+    return TestClient(create_app(assistant, store.count), raise_server_exceptions=False)
+
+
+def test_unknown_endpoint_and_wrong_method_are_json_errors(fake_settings) -> None:
+    client = _client(fake_settings)
+    _assert_json_error(client.get("/v1/nothing"), 404, "/v1/nothing", "POST /v1/ask")
+    _assert_json_error(client.get("/nothing"), 404, "POST /v1/ask")
+    body = _assert_json_error(client.get("/v1/ask"), 405, "GET", "POST")
+    assert body["error"] == "Method Not Allowed"
+
+
+def test_unknown_api_paths_stay_json_when_the_ui_is_mounted_at_root(fake_settings) -> None:
+    import gradio as gr
+
+    store = build_store(fake_settings)
+    ensure_indexed(fake_settings, store)
+    app = create_app(build_assistant(fake_settings, store=store), store.count)
+    app = gr.mount_gradio_app(app, gr.Blocks(), path="/")
+    client = TestClient(app)
+    _assert_json_error(client.get("/v1/nothing"), 404, "/v1/nothing")
+    _assert_json_error(client.get("/v1/ask"), 405, "POST")
+
+
+def test_malformed_bodies_are_json_422_naming_the_field(fake_settings) -> None:
+    client = _client(fake_settings)
+    _assert_json_error(client.post("/v1/ask", json={}), 422, "question", "Field required")
+    _assert_json_error(client.post("/v1/ask", content=b"{not json", headers={"content-type": "application/json"}),
+                       422, "JSON")
+    _assert_json_error(client.post("/v1/ask", json={"question": 3}), 422, "question")
+    _assert_json_error(client.post("/v1/ask", json={"question": "   "}), 422, "empty")
+    _assert_json_error(client.post("/v1/ask/stream", json={"question": "x" * 5000}), 422, "max_question_chars")
+
+
+def test_a_failure_while_answering_is_a_json_500_without_a_traceback(fake_settings) -> None:
+    client = _broken_client(fake_settings, KeyError("no such thing"))
+    body = _assert_json_error(client.post("/v1/ask", json={"question": Q}), 500, "KeyError", "server log")
+    assert "no such thing" not in body["message"]  # internals stay in the server log
+
+
+def test_a_stream_that_fails_before_its_first_event_is_a_json_500(fake_settings) -> None:
+    client = _broken_client(fake_settings, KeyError("no such thing"))
+    _assert_json_error(client.post("/v1/ask/stream", json={"question": Q}), 500, "KeyError")
+
+
+def test_a_stream_that_fails_midway_ends_with_an_error_event(fake_settings) -> None:
+    from assistant.llm import ScriptedChatModel
+
+    class FailsMidway(ScriptedChatModel):
+        def _stream(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            yield from list(super()._stream(*args, **kwargs))[:2]
+            raise KeyError("no such thing")
+
+    store = build_store(fake_settings)
+    ensure_indexed(fake_settings, store)
+    app = create_app(build_assistant(fake_settings, store=store, llm=FailsMidway()), store.count)
+    r = TestClient(app, raise_server_exceptions=False).post("/v1/ask/stream", json={"question": Q})
+    assert r.status_code == 200
+    kind, data = _sse(r.text)[-1]
+    assert kind == "error" and data["status"] == 500 and "KeyError" in data["message"] and "Traceback" not in r.text
+
+
+Q = "Who is the junta's investment minister?"
+
+
+def _sse(text: str) -> list[tuple[str, dict]]:
+    """``(event, data)`` pairs of a Server-Sent Events body."""
+    out = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((fields["event"], json.loads(fields["data"])))
+    return out

@@ -53,9 +53,15 @@ def test_answer_streams_status_then_final_with_sources(controller):
     assert outputs[-1][5] == {"__type__": "update", "visible": False}  # Stop hidden again
 
 
-def test_empty_question_changes_nothing(controller):
-    (out,) = list(controller.respond("   ", []))
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t", "\u200b \u200b"])
+def test_an_empty_question_is_explained_and_adds_no_turn(controller, monkeypatch, blank):
+    import ui.chat
+
+    shown: list[str] = []
+    monkeypatch.setattr(ui.chat.gr, "Warning", lambda message, *a, **k: shown.append(message))
+    (out,) = list(controller.respond(blank, []))
     assert out[1] == [] and out[0] == {"__type__": "update"}
+    assert shown == ["The question is empty. Type a question about the documents."]  # as the CLI and API say
 
 
 def test_follow_up_gets_this_sessions_history_and_shows_the_rewrite(controller):

@@ -15,6 +15,8 @@ from typing import Any
 import gradio as gr
 
 from assistant.feedback.store import FeedbackStore
+from assistant.generation_queue import QueueFullError
+from assistant.llm import backend_failure
 from assistant.service import Assistant, QuestionError
 from ui import render
 from ui.session import (
@@ -33,6 +35,14 @@ log = logging.getLogger(__name__)
 
 #: Shown while the assistant works, before the first verified sentence.
 SEARCHING = "Searching the documents…"
+
+
+def queued_status(position: int) -> str:
+    """Shown while the question waits for the model, ``position`` (1-based) in line."""
+    return (f"The model is answering other questions: yours is number {position} in line and starts when "
+            "those before it are answered…")
+
+
 #: Shown under what was already verified when the user stops an answer.
 STOPPED = "Stopped before the answer was complete."
 
@@ -77,9 +87,8 @@ class ChatController:
         records = list(records or [])
         try:
             q = self.assistant.check_question(question)
-        except QuestionError as exc:
-            if question and question.strip():
-                gr.Warning(str(exc))
+        except QuestionError as exc:  # empty, invisible-only or too long: say so, as the CLI and API do
+            gr.Warning(str(exc))
             yield gr.skip(), records, gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         turns = history(records, self.assistant.settings.history_turns)
@@ -88,17 +97,22 @@ class ChatController:
         yield (self.chat(records), records, gr.skip(), "", *self.buttons(True))
         sentences: list[str] = []
         rewrite = ""
-        status = SEARCHING
+        status = checking = SEARCHING
+        queued = False
         try:
             for ev in self.assistant.stream(q, turns):
-                if ev.kind == "progress":  # a token: nothing new to show, but Stop can take effect here
+                if ev.kind == "progress" and not queued:  # a token: nothing new to show, but Stop can act here
                     yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                     continue
+                if ev.kind == "progress":  # the first token after waiting in line: the model is ours
+                    queued, status = False, checking
                 if ev.kind == "rewrite":
                     rewrite = ev.text
+                elif ev.kind == "queued":
+                    queued, status = True, queued_status(ev.position or 1)
                 elif ev.kind == "passages":
                     n = len(ev.passages or [])
-                    status = f"Checking the answer against {n} passage{'s' if n != 1 else ''}…"
+                    status = checking = f"Checking the answer against {n} passage{'s' if n != 1 else ''}…"
                 elif ev.kind == "sentence":
                     sentences.append(ev.text)
                 elif ev.kind == "final" and ev.answer is not None:
@@ -109,9 +123,19 @@ class ChatController:
                                     partial=tuple(sentences), rewrite=rewrite)
                 yield (self.chat(records), records, gr.skip(), gr.skip(), gr.skip(), gr.skip())
         except Exception as exc:  # shown in the chat rather than as a bare "Error"
-            log.exception("answering %r failed", q)
-            records = with_last(records, display=render.error_message(f"{type(exc).__name__}: {exc}"))
+            records = with_last(records, display=render.error_message(self.failure_message(exc, q)))
         yield (self.chat(records), records, self.panel(records), gr.skip(), *self.buttons(False))
+
+    def failure_message(self, exc: Exception, question: str) -> str:
+        """What the chat says when answering ``question`` failed: what to do, never a traceback."""
+        if isinstance(exc, QueueFullError):
+            return str(exc)
+        failure = backend_failure(exc, self.assistant.settings)
+        if failure is not None:
+            log.warning("answering %r failed: %s: %s", question, type(exc).__name__, exc)
+            return failure[1]
+        log.exception("answering %r failed", question)
+        return f"{type(exc).__name__}: {exc}"
 
     def stop(self, records: list[TurnRecord]) -> tuple[Any, ...]:
         """After Stop: mark the unfinished answer as stopped (what was already verified stays)."""

@@ -89,6 +89,14 @@ test('chat: answer, sources, follow-up, feedback, abstention, clear', async (t) 
       await shot(page, 'fake-05-abstention');
     });
 
+    await t.test('an empty question is explained, as the CLI and API do, and adds no turn', async () => {
+      await ask(page, '   ');
+      const toast = page.locator('.toast-wrap').getByText('The question is empty. Type a question about the documents.');
+      await toast.first().waitFor({ state: 'visible', timeout: 10000 });
+      assert.equal(await page.locator('#chat .bot-row').count(), 3, 'no turn was added');
+      await shot(page, 'fake-06-empty-question');
+    });
+
     await t.test('an earlier marker still opens its own sources', async () => {
       await page.locator('#chat .bot-row').first().locator('a.cite').first().click();
       assert.equal(await visibleSections(page).count(), 1);
