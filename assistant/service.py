@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assistant import evidence as evidence_mod
+from assistant import selector
 from assistant.followups import Turn, depends_on_conversation, ellipsis_rewrite, usable_rewrite
 from assistant.generation_queue import GenerationQueue
 from assistant.models import (
@@ -25,7 +26,7 @@ from assistant.models import (
     Passage,
     Timings,
 )
-from assistant.prompting import PromptTemplate, format_passages
+from assistant.prompting import PromptTemplate, format_passages, load_prompt
 from assistant.questions import QuestionAnalysis, analyse
 from assistant.settings import Settings
 from assistant.verifier import GroundingVerifier, SentenceVerdict, Verification, with_markers
@@ -127,6 +128,7 @@ class Assistant:
         self.generation_queue = GenerationQueue(max_waiting=settings.max_queue)
         self.answer_prompt = answer_prompt
         self.condense_prompt = condense_prompt
+        self.select_prompt = load_prompt("select")  # answer_mode "select" (assistant.selector)
         self.verifier = verifier
         self.model_name = model_name
 
@@ -257,7 +259,28 @@ class Assistant:
         ranked = evidence_mod.rank(intent, passages, self.embeddings)
         chosen = evidence_mod.select(intent, ranked)
         mode = self.settings.answer_mode
-        if mode == "extractive" or chosen is None:
+        candidates = [e for e in ranked if e.answers(intent)][:selector.SELECT_CANDIDATES]
+        if mode == "select" and len(candidates) > 1:
+            # the model as selector: among the sentences that pass the evidence gates, it picks one
+            # (or none) under a grammar; the answer is that sentence quoted, as in extractive mode
+            t_gen = time.perf_counter()
+            with self.generation_queue:
+                pick = selector.choose(self.llm, self.select_prompt, standalone, candidates)
+            generation_s = time.perf_counter() - t_gen
+            model_calls += 1
+            picked = (evidence_mod.answering_clause(intent, candidates[pick - 1]) if pick else None)
+            verification = extractive_verification(intent, picked, ranked)
+            if picked is None:
+                verification = Verification([], [], [], True, "the model chose none of the best-ranked sentences"
+                                            if pick == 0 else "the model's choice could not be read")
+            else:
+                yield StreamEvent("sentence", text=verification.marked(0))
+            timings = Timings(retrieval_s=retrieval_s, generation_s=generation_s, total_s=time.perf_counter() - t0,
+                              model_calls=model_calls)
+            yield StreamEvent("final", answer=self._answer(q, standalone, str(pick), passages, verification, timings,
+                                                          kind="extractive", notice=premise_notice(picked)))
+            return
+        if mode in ("extractive", "select") or chosen is None:
             # evidence first: without answering evidence the model is not asked (it would only add
             # what the documents do not say), and the abstention names the gate that failed
             verification = extractive_verification(intent, chosen, ranked)

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LLMBackend = Literal["llamacpp", "fake", "openai", "ollama"]
 EmbeddingBackend = Literal["minilm", "fake"]
-AnswerMode = Literal["extractive", "generative", "auto"]
+AnswerMode = Literal["extractive", "generative", "auto", "select"]
 
 
 #: Smallest chunk_size: a chunk must hold at least a short sentence.
@@ -78,7 +78,9 @@ class Settings(BaseSettings):
         answer_mode: ``extractive`` (default: quote the best evidence sentence, no model call),
             ``generative`` (the model writes from the selected evidence; verified; abstains when
             nothing survives) or ``auto`` (generative, falling back to the extractive answer when
-            the model's sentences fail verification). Default chosen by measurement on the dev set
+            the model's sentences fail verification) or ``select`` (the model picks one of the four
+            best-ranked evidence sentences, or none, under a one-digit grammar; the pick is quoted
+            as in extractive mode). Default chosen by measurement on the dev set
             (figures in README, "Answer modes").
         history_turns: Earlier turns used to rewrite a follow-up question.
         max_queue: Questions that may wait for the model while it answers another; one more is
