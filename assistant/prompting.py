@@ -90,12 +90,17 @@ class FittedPrompt:
 def context_budget(llm: Any) -> int | None:
     """Prompt tokens a model may be sent: ``n_ctx - max_tokens`` (the answer's reserve), or None.
 
-    Only in-process models with a window and a token count declare it (``LlamaCppChatModel``,
-    ``ScriptedChatModel``: attributes ``n_ctx``, ``max_tokens`` and ``get_num_tokens_from_messages``).
+    Only in-process models with a window and their own token count declare it (``LlamaCppChatModel``,
+    ``ScriptedChatModel``: attributes ``n_ctx`` and ``max_tokens``, and an override of LangChain's
+    ``get_num_tokens_from_messages``, whose default needs GPT-2's tokenizer from ``transformers``).
     Remote backends (openai, ollama) size and check their own window and return None here.
     """
+    from langchain_core.language_models import BaseLanguageModel
+
     n_ctx, reserve = getattr(llm, "n_ctx", None), getattr(llm, "max_tokens", None)
-    if not isinstance(n_ctx, int) or not isinstance(reserve, int):
+    counts = getattr(type(llm), "get_num_tokens_from_messages", None)
+    if (not isinstance(n_ctx, int) or not isinstance(reserve, int)
+            or counts in (None, BaseLanguageModel.get_num_tokens_from_messages)):
         return None
     return n_ctx - reserve
 
