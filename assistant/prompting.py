@@ -1,4 +1,5 @@
-"""Prompt templates, stored as TOML data files in the ``prompts`` package and loaded by name."""
+"""Prompt templates, stored as TOML data files in the ``prompts`` package and loaded by name, and the
+fitting of a prompt into the model's context window (:func:`fit_prompt`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any, TypeVar
-
-from assistant.models import Passage
-
 
 T = TypeVar("T")
 
@@ -61,11 +59,6 @@ def load_prompt(name: str) -> PromptTemplate:
         raise PromptNotFoundError(f"prompt {name!r} not found in prompts/; available: {', '.join(names)}")
     data = tomllib.loads(f.read_text(encoding="utf-8"))
     return PromptTemplate(name=data["name"], version=int(data["version"]), system=data["system"], user=data["user"])
-
-
-def format_passages(passages: list[Passage]) -> str:
-    """Number passages for the prompt: ``[1] text`` blocks separated by blank lines."""
-    return "\n\n".join(f"[{p.passage_id}] {p.text}" for p in passages)
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,9 @@ class Assistant:
         that keeps the follow-up's content words and adds only words of the conversation). Small
         models often answer instead, return the previous question or invent a topic; then the
         follow-up is followed by the previous question in parentheses, which carries the names a
-        pronoun refers to ("What did he sign? (Who is the junta's investment minister?)").
+        pronoun refers to ("What did he sign? (Who is the junta's investment minister?)"). The oldest
+        turns are left out first when the prompt would not fit the model's context window
+        (:func:`assistant.prompting.fit_prompt`); when none fits, the follow-up is used as asked.
         """
         turns = history[-self.settings.history_turns:] if self.settings.history_turns else []
         if not turns or not _depends_on_conversation(question):
