@@ -185,7 +185,7 @@ class LlamaCppChatModel(BaseChatModel):
 
     model_path: str
     n_ctx: int = 2048
-    n_threads: int = 2
+    n_threads: int = 1
     n_batch: int = 256
     temperature: float = 0.0
     max_tokens: int = 96
