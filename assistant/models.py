@@ -77,13 +77,19 @@ class RemovedSentence(BaseModel):
 
 
 class Timings(BaseModel):
-    """Latencies of one answer, in seconds."""
+    """Latencies of one answer, in seconds, and its model usage.
+
+    Attributes:
+        prompt_tokens: Tokens of the answer prompt by the model's own count (None: no answer prompt
+            was built, or the backend is remote and sizes its own window).
+    """
 
     retrieval_s: float = 0.0
     first_token_s: float | None = None
     generation_s: float = 0.0
     total_s: float = 0.0
     model_calls: int = 0
+    prompt_tokens: int | None = None
 
 
 class Answer(BaseModel):
@@ -109,6 +115,8 @@ class Answer(BaseModel):
             ``answer`` says which) or ``smalltalk`` (a greeting or thanks, answered without retrieval).
         notice: A note for the user about how the answer was made (e.g. the model's answer failed
             verification and the supporting sentence is quoted instead), or None.
+        evidence_dropped: Evidence sentences left out of the answer prompt, lowest-ranked first, so
+            that the prompt and the answer reserve (``max_tokens``) fit the model's ``n_ctx``.
     """
 
     question: str
@@ -125,3 +133,4 @@ class Answer(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     answer_kind: str = "generative"
     notice: str | None = None
+    evidence_dropped: int = 0

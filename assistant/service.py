@@ -26,7 +26,7 @@ from assistant.models import (
     Passage,
     Timings,
 )
-from assistant.prompting import PromptTemplate, format_passages, load_prompt
+from assistant.prompting import PromptTemplate, fit_prompt, load_prompt
 from assistant.questions import QuestionAnalysis, analyse
 from assistant.settings import Settings
 from assistant.verifier import GroundingVerifier, SentenceVerdict, Verification, with_markers
@@ -170,6 +170,8 @@ class Assistant:
         conversation). Small models often answer instead, return the previous question or invent a
         topic; then the follow-up is followed by the previous question in parentheses, which carries
         the names a pronoun refers to ("What did he sign? (Who is the junta's investment minister?)").
+        The oldest turns are left out first when the prompt would not fit the model's context window
+        (:func:`assistant.prompting.fit_prompt`); when none fits, the follow-up is used as asked.
         """
         return self._condense(question, history)[0]
 
@@ -186,13 +188,19 @@ class Assistant:
             return elided, 0, elided
         if not depends_on_conversation(question):
             return question, 0, question
-        lines = []
-        for t in turns:
-            lines.append(f"User: {t.question[:_TURN_CHARS]}")
-            lines.append(f"Assistant: {t.answer[:_TURN_CHARS]}")
+
+        def render(newest_first: list[Turn]) -> str:
+            return "\n".join(f"User: {t.question[:_TURN_CHARS]}\nAssistant: {t.answer[:_TURN_CHARS]}"
+                             for t in reversed(newest_first))
+
+        # the oldest turns are left out first when the prompt would not fit the model's window
+        fitted = fit_prompt(self.condense_prompt, {"question": question}, "history", turns[::-1], render, self.llm)
+        if not fitted.fits or fitted.kept == 0:
+            return question, 0, question
+        turns = turns[-fitted.kept:]
         chain = self.condense_prompt.to_langchain() | self.llm
         with self.generation_queue:
-            out = chain.invoke({"history": "\n".join(lines), "question": question})
+            out = chain.invoke(fitted.inputs)
         text = str(getattr(out, "content", out)).strip().splitlines()
         rewrite = text[0].strip().strip('"').strip() if text else ""
         rewrite = rewrite.removeprefix("Standalone question:").strip()
@@ -291,13 +299,27 @@ class Assistant:
                                                           kind="extractive", notice=premise_notice(chosen)))
             return
 
+        # the lowest-ranked evidence is left out first when the prompt would not fit the model's window
+        fitted = fit_prompt(self.answer_prompt, {"question": standalone}, "passages", ranked[:EVIDENCE_IN_PROMPT],
+                            format_evidence, self.llm)
+        if not fitted.fits or fitted.kept == 0:
+            verification = extractive_verification(intent, chosen, ranked)
+            yield StreamEvent("sentence", text=verification.marked(0))
+            timings = Timings(retrieval_s=retrieval_s, total_s=time.perf_counter() - t0, model_calls=model_calls,
+                              prompt_tokens=fitted.tokens)
+            notice = ("The evidence is too long for the model's context window (n_ctx); "
+                      "the supporting sentence is quoted instead.")
+            yield StreamEvent("final", answer=self._answer(q, standalone, "", passages, verification, timings,
+                                                          kind="extractive", notice=notice,
+                                                          evidence_dropped=fitted.dropped))
+            return
         chain = self.answer_prompt.to_langchain() | self.llm
         t_gen = time.perf_counter()
         first_token_s = None
         raw = ""
         shown = n_shown = n_chunks = 0
         model_calls += 1
-        for piece in self._generate(chain, {"passages": format_evidence(ranked, passages), "question": standalone}):
+        for piece in self._generate(chain, fitted.inputs):
             if isinstance(piece, _Queued):
                 yield StreamEvent("queued", position=piece.position)
                 continue
@@ -328,9 +350,9 @@ class Assistant:
         elif not verification.abstained and len(verification.sentences) > n_shown:
             yield StreamEvent("sentence", text=verification.marked(len(verification.sentences) - 1))
         timings = Timings(retrieval_s=retrieval_s, first_token_s=first_token_s, generation_s=generation_s,
-                          total_s=time.perf_counter() - t0, model_calls=model_calls)
+                          total_s=time.perf_counter() - t0, model_calls=model_calls, prompt_tokens=fitted.tokens)
         yield StreamEvent("final", answer=self._answer(q, standalone, raw, passages, verification, timings,
-                                                      kind=kind, notice=notice))
+                                                      kind=kind, notice=notice, evidence_dropped=fitted.dropped))
 
     def _reply(self, question: str, intent: QuestionAnalysis, elapsed: float) -> Answer:
         """The answer to input that is not an English question about the documents (no retrieval)."""
@@ -402,7 +424,8 @@ class Assistant:
             cancel.set()
 
     def _answer(self, question: str, standalone: str, raw: str, passages: list[Passage],
-                v: Verification, timings: Timings, kind: str = "generative", notice: str | None = None) -> Answer:
+                v: Verification, timings: Timings, kind: str = "generative", notice: str | None = None,
+                evidence_dropped: int = 0) -> Answer:
         return Answer(
             question=question,
             standalone_question=standalone,
@@ -418,6 +441,7 @@ class Assistant:
             timings=timings,
             answer_kind="abstained" if v.abstained else kind,
             notice=notice,
+            evidence_dropped=evidence_dropped,
         )
 
 
@@ -425,12 +449,10 @@ class Assistant:
 EVIDENCE_IN_PROMPT = 3
 
 
-def format_evidence(ranked: list[evidence_mod.Evidence], passages: list[Passage]) -> str:
-    """The prompt's evidence block: the best :data:`EVIDENCE_IN_PROMPT` sentences, each as
-    ``[n] sentence`` with its passage number, in document order; all passages when none ranked."""
-    if not ranked:
-        return format_passages(passages)
-    top = sorted(ranked[:EVIDENCE_IN_PROMPT], key=lambda e: (e.source, e.start))
+def format_evidence(evidence: list[evidence_mod.Evidence]) -> str:
+    """The prompt's evidence block: the given sentences (the best :data:`EVIDENCE_IN_PROMPT` that fit
+    the context window), each as ``[n] sentence`` with its passage number, in document order."""
+    top = sorted(evidence, key=lambda e: (e.source, e.start))
     return "\n\n".join(f"[{e.passage_id}] {e.text}" for e in top)
 
 

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         temperature: Sampling temperature (0 = greedy, reproducible).
         max_tokens: Longest answer, in model tokens.
         n_ctx: Model context window, in tokens.
-        n_threads: CPU threads for llama.cpp.
+        n_threads: CPU threads for llama.cpp (1: measured faster than 2 on the shared 2-core machine, README).
         seed: Sampling seed.
         prompt_name: Answer prompt template name in ``prompts/`` (``generative``/``auto`` modes).
         answer_mode: ``extractive`` (default: quote the best evidence sentence, no model call),
@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=96, ge=8, le=4096)
     n_ctx: int = Field(default=2048, ge=256)
-    n_threads: int = Field(default=2, ge=1)
+    n_threads: int = Field(default=1, ge=1)
     seed: int = 0
     prompt_name: str = "answer"
     answer_mode: AnswerMode = "extractive"

@@ -3,8 +3,10 @@
 It is deterministic (no model), so its decisions are reproducible and testable. Given the model's raw
 answer and the numbered passages the prompt showed it:
 
-1. **Citations.** ``[n]`` markers (also ``[1, 2]``, ``[Passage 1]``) are parsed per sentence; a
-   marker naming a passage that was not retrieved is dropped.
+1. **Citations.** Citation markers (``[n]``, ``[1, 2]``, ``[Passage 1]``, ``[^1]``, ``[1-2]``,
+   ``【1】``, a final ``(1)``...) are parsed per sentence by :func:`assistant.markers.parse_markers`;
+   a marker naming a passage that was not retrieved is dropped, and a document's own bracketed
+   number copied with its text stays text.
 2. **Sentence support.** Each answer sentence is compared with every *support window* of every
    passage: one passage sentence, or two adjacent ones (so a pronoun's antecedent may sit in the
    previous sentence). A window supports the sentence when
@@ -48,6 +50,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from assistant.markers import LEADING_MARKERS, parse_markers
 from assistant.models import Citation, Passage, RemovedSentence
 from assistant.textutil import (
     STOPWORDS,
@@ -75,8 +78,6 @@ _CLAUSE_BOUNDARY = re.compile(
     re.I,
 )
 
-_CITATION = re.compile(r"\[\s*(?:(?:passage|source|doc(?:ument)?)\s*)?(\d+(?:\s*(?:,|and)\s*(?:(?:passage|source)\s*)?\d+)*)\s*\]", re.I)
-_LEADING_MARKERS = re.compile(r"^(\s*\[[^\]]*\d[^\]]*\])+")
 _NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
@@ -361,7 +362,7 @@ class GroundingVerifier:
         out: list[str] = []
         for span in split_sentences(raw.strip()):
             text = span.text
-            m = _LEADING_MARKERS.match(text)
+            m = LEADING_MARKERS.match(text)
             if m and out:
                 out[-1] = out[-1] + " " + m.group(0).strip()
                 text = text[m.end():].strip()
@@ -381,13 +382,8 @@ class GroundingVerifier:
             The verdict, with the supporting citation when supported.
         """
         by_id = {p.passage_id: p for p in passages}
-        cited: list[int] = []
-        dropped: list[int] = []
-        for m in _CITATION.finditer(sentence):
-            for n in re.findall(r"\d+", m.group(1)):
-                (cited if int(n) in by_id else dropped).append(int(n))
-        text = _CITATION.sub("", sentence)
-        text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+        markers = parse_markers(sentence, by_id, (p.text for p in passages))
+        text, cited, dropped = markers.text, markers.cited, markers.dropped
         if not words(text):
             return SentenceVerdict(text, False, reason="no content", dropped_markers=dropped)
         if _SELF_ABSTENTION.search(normalize_quotes(text)):
@@ -493,7 +489,7 @@ class GroundingVerifier:
         citations: list[Citation] = []
         removed: list[RemovedSentence] = []
         sentences = self.split_answer(raw_answer)
-        if truncated and sentences and not re.search(r"[.!?][\"'”’)\]]*(\s*\[[^\]]*\])*\s*$", sentences[-1]):
+        if truncated and sentences and not re.search(r"[.!?][\"'”’)\]】]*(\s*[\[【(][^\]】)]*[\]】)])*\s*$", sentences[-1]):
             removed.append(RemovedSentence(text=sentences.pop(), reason="unfinished: the answer hit the token limit"))
         for sentence in sentences:
             verdict = self.verify_sentence(sentence, passages, index=len(kept))

@@ -126,6 +126,9 @@ class _FakeLlama:
         self.closed = False
         self.produced = 0
 
+    def reset(self) -> None:
+        """The adapter clears the context before each call (no KV prefix reuse)."""
+
     def create_chat_completion(self, **kwargs):  # noqa: ANN003, ANN201
         self.calls.append(kwargs)
 

@@ -150,7 +150,7 @@ def test_alce_precision_is_zero_without_citations_and_none_without_statements() 
 
 def test_raw_statements_keep_the_model_markers() -> None:
     got = statements_from_raw("Putin invited him [1][3]. It was announced on Monday [Passage 2]. No cite here.",
-                              GroundingVerifier())
+                              GroundingVerifier(), P)
     assert [(s.text, s.cited) for s in got] == [("Putin invited him.", (1, 3)),
                                                ("It was announced on Monday.", (2,)), ("No cite here.", ())]
 

@@ -11,16 +11,14 @@ lexical **proxy**, not entailment.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from assistant.evaluation.records import CheckedCitation
+from assistant.markers import parse_markers
 from assistant.evaluation.sources import SourceTexts
 from assistant.models import Citation, Passage
 from assistant.verifier import GroundingVerifier
 
-#: Citation markers as models write them: ``[1]``, ``[1, 2]``, ``[1 and 2]``, ``[Passage 1]``.
-_MARKER = re.compile(r"\[\s*(?:(?:passage|source|doc(?:ument)?)\s*)?(\d+(?:\s*(?:,|and)\s*(?:(?:passage|source)\s*)?\d+)*)\s*\]", re.I)
 
 
 def check_citation(citation: Citation, passages: list[Passage], sources: SourceTexts) -> CheckedCitation:
@@ -92,14 +90,15 @@ def statements_from_answer(sentences: list[str], citations: list[Citation]) -> l
     ]
 
 
-def statements_from_raw(raw: str, verifier: GroundingVerifier) -> list[Statement]:
-    """The raw model output's statements, split as the verifier splits them, with their markers."""
+def statements_from_raw(raw: str, verifier: GroundingVerifier, passages: list[Passage]) -> list[Statement]:
+    """The raw model output's statements, split and their markers parsed as the verifier does
+    (:func:`assistant.markers.parse_markers`). Numbers naming no retrieved passage stay cited: ALCE's
+    ``eval.py`` scores a statement with an out-of-range citation as unsupported."""
     out = []
     for sentence in verifier.split_answer(raw):
-        cited = tuple(dict.fromkeys(int(n) for m in _MARKER.finditer(sentence) for n in re.findall(r"\d+", m.group(1))))
-        text = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", sentence)).strip()
-        if text:
-            out.append(Statement(text, cited))
+        markers = parse_markers(sentence, (p.passage_id for p in passages), (p.text for p in passages))
+        if markers.text:
+            out.append(Statement(markers.text, tuple(markers.cited + markers.dropped)))
     return out
 
 

@@ -98,7 +98,7 @@ def score_answer(question: EvalQuestion, answer: Answer, sources: SourceTexts, v
     if question.answerable and question.key_facts:
         m.answer_correct = bool(m.key_facts_found) and not m.sentences_rejected
     if question.answerable and answer.raw_answer.strip():
-        raw = alce_scores(statements_from_raw(answer.raw_answer, verifier), answer.passages, verifier)
+        raw = alce_scores(statements_from_raw(answer.raw_answer, verifier, answer.passages), answer.passages, verifier)
         if raw is not None:
             m.raw_citation_recall, m.raw_citation_precision = raw.recall, raw.precision
     every_sentence_cited = {c.sentence_index for c in answer.citations} >= set(range(len(answer.sentences)))
