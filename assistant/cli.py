@@ -95,7 +95,7 @@ def index(
     from assistant.composition import build_chunker, build_library, build_store
     from assistant.settings import bundled_corpus
     from index.discover import discover
-    from index.pipeline import index_files
+    from index.pipeline import prepare_files, write_prepared
 
     s = _settings(profile, data_dir=data_dir, embedding_backend=embedding, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     if not paths:  # the bundled article keeps its file name as its id, wherever it is installed
@@ -106,17 +106,18 @@ def index(
         if not found:
             raise _fail("no file to index" + (f" ({len(skipped)} skipped: see above)" if skipped else "")
                         + ". Check the paths and the --include/--exclude globs.")
-        library = build_library(s)
+        library, chunker = build_library(s), build_chunker(s)
+        store = None if rebuild else build_store(s)
+        run, todo = prepare_files(found, store, chunker, library, strict=strict)  # nothing written yet
         if rebuild:
             from index.store import drop_collection
 
             drop_collection(s.persist_dir, s.collection)
             for r in library.records():
                 library.remove(r.source)
-        store = build_store(s)
-        with _progress(len(found)) as advance:
-            run = index_files(found, store, build_chunker(s, store.embeddings), library, strict=strict,
-                              progress=advance)
+            store = build_store(s)
+        with _progress(len(todo)) as advance:
+            write_prepared(todo, store, library, chunker, run, progress=advance)
     except _known_errors() as exc:
         raise _fail(str(exc)) from None
     for message in skipped + run.skipped:

@@ -42,10 +42,10 @@ def source_id(path: Path, root: Path) -> str:
 
 
 def default_root(path: Path) -> Path:
-    """The root of a path given without ``--root``: the current directory when ``path`` lies under
-    it (and is not the current directory itself), else the folder holding ``path``."""
+    """The root of a path given without ``--root``: the current directory when ``path`` is it or lies
+    under it (``assistant index .`` names files ``a/README.md``), else the folder holding ``path``."""
     resolved, cwd = path.resolve(), Path.cwd().resolve()
-    return cwd if resolved != cwd and resolved.is_relative_to(cwd) else resolved.parent
+    return cwd if resolved.is_relative_to(cwd) else resolved.parent
 
 
 def _matches(rel: str, patterns: list[str]) -> bool:

@@ -106,38 +106,42 @@ def chunking_signature(chunker: TokenChunker) -> str:
     return f"{chunker.chunk_size}/{chunker.chunk_overlap}/{chunker.max_input_tokens}"
 
 
-def index_files(found: list[FoundFile], store: ChunkStore, chunker: TokenChunker, library: DocumentLibrary,
-                strict: bool = False, progress: Callable[[str], None] | None = None) -> IndexRun:
-    """Index files into ``store``, recording each in ``library`` (manifest row and extracted text).
+@dataclass
+class PreparedDocument:
+    """A document read and chunked, ready to write (:func:`prepare_files`)."""
 
-    A file whose content hash and chunking match its manifest row costs one read and one hash. The
-    others are extracted (:func:`index.loader.load_document`) and chunked *before* anything is
-    written, then written one by one: text, chunks (:meth:`ChunkStore.replace_source`: only that
-    document's chunks change), then the row; so an interrupted run leaves each document either as
-    it was or fully replaced, and the next run redoes the rest.
+    doc: SourceDocument
+    chunks: list[Chunk]
+
+
+def prepare_files(found: list[FoundFile], store: ChunkStore | None, chunker: TokenChunker, library: DocumentLibrary,
+                  strict: bool = False) -> tuple[IndexRun, list[PreparedDocument]]:
+    """Read and chunk every file that needs it, writing nothing.
+
+    A file whose content hash and chunking match its manifest row (and whose chunks are all in
+    ``store``) is unchanged: one read and one hash, no extraction.
 
     Args:
         found: Files with their source ids (:func:`index.discover.discover`).
-        store: The chunk store.
+        store: The chunk store, or None when it is about to be rebuilt (then nothing is unchanged).
         chunker: The chunker.
         library: The manifest and stored texts.
-        strict: Fail (writing nothing) when a file is unreadable or has no text, instead of skipping it.
-        progress: Called with each source id as its chunks are written (for a progress bar).
+        strict: Fail when a file is unreadable or has no text, instead of skipping it.
 
     Returns:
-        What was written, left unchanged and skipped.
+        The run so far (unchanged and skipped files) and the documents to write, in order.
 
     Raises:
-        EmptyDocumentError: no file has text (each skipped); nothing written.
+        EmptyDocumentError: no file has text (each skipped).
         DocumentError: ``strict`` and a file cannot be indexed, or a source id is already indexed
-            from another file that still exists (nothing written).
+            from another file that still exists.
     """
     run = IndexRun()
     chunking = chunking_signature(chunker)
-    todo: list[tuple[SourceDocument, list[Chunk]]] = []
+    todo: list[PreparedDocument] = []
     for f in found:
         data = f.path.read_bytes()
-        record = library.get(f.source)
+        record = library.get(f.source) if store is not None else None
         if record and record.path != str(f.path) and Path(record.path).exists():
             raise DocumentError(f"{f.source!r} is already indexed from {record.path}; {f.path} would replace it. "
                                 "Index from a --root under which their paths differ, or remove the other first "
@@ -153,20 +157,57 @@ def index_files(found: list[FoundFile], store: ChunkStore, chunker: TokenChunker
                 raise DocumentError(f"{exc} (--strict: nothing was indexed)") from None
             run.skipped.append(f"skipped {exc}")
             continue
-        todo.append((doc, chunker.split(doc.source, doc.text)))
+        todo.append(PreparedDocument(doc, chunker.split(doc.source, doc.text)))
     if found and not todo and not run.unchanged:
         raise EmptyDocumentError("no file has text to index: " + "; ".join(run.skipped))
-    for doc, chunks in todo:
+    return run, todo
+
+
+def write_prepared(todo: list[PreparedDocument], store: ChunkStore, library: DocumentLibrary, chunker: TokenChunker,
+                   run: IndexRun, progress: Callable[[str], None] | None = None) -> IndexRun:
+    """Write prepared documents one by one: text, chunks (:meth:`ChunkStore.replace_source`: only
+    that document's chunks change), then the manifest row; so an interrupted run leaves each
+    document either as it was or fully replaced, and the next run redoes the rest.
+
+    Returns:
+        ``run``, with one report per document written.
+    """
+    chunking = chunking_signature(chunker)
+    for p in todo:
+        doc = p.doc
         library.write_text(doc.source, doc.text)
-        run.reports.append(store.replace_source(doc.source, chunks))
+        run.reports.append(store.replace_source(doc.source, p.chunks))
         library.put(DocumentRecord(
             source=doc.source, path=str(doc.path), format=doc.format, encoding=doc.encoding,
-            pages=len(doc.page_starts), page_starts=doc.page_starts, chunks=len(chunks), chars=len(doc.text),
+            pages=len(doc.page_starts), page_starts=doc.page_starts, chunks=len(p.chunks), chars=len(doc.text),
             content_hash=doc.content_hash, chunking=chunking,
             indexed_at=datetime.now(timezone.utc).isoformat(timespec="seconds")))
         if progress:
             progress(doc.source)
     return run
+
+
+def index_files(found: list[FoundFile], store: ChunkStore, chunker: TokenChunker, library: DocumentLibrary,
+                strict: bool = False, progress: Callable[[str], None] | None = None) -> IndexRun:
+    """Index files into ``store``, recording each in ``library``: :func:`prepare_files` (every file
+    read and chunked before anything is written), then :func:`write_prepared`.
+
+    Args:
+        found: Files with their source ids (:func:`index.discover.discover`).
+        store: The chunk store.
+        chunker: The chunker.
+        library: The manifest and stored texts.
+        strict: Fail (writing nothing) when a file is unreadable or has no text, instead of skipping it.
+        progress: Called with each source id as its chunks are written (for a progress bar).
+
+    Returns:
+        What was written, left unchanged and skipped.
+
+    Raises:
+        EmptyDocumentError, DocumentError: see :func:`prepare_files` (nothing written).
+    """
+    run, todo = prepare_files(found, store, chunker, library, strict)
+    return write_prepared(todo, store, library, chunker, run, progress)
 
 
 def remove_document(source: str, store: ChunkStore, library: DocumentLibrary) -> int:

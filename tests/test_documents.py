@@ -251,3 +251,28 @@ def test_ask_prints_the_page_of_a_pdf_citation(run, docs: Path) -> None:
     r = run("ask", "--data-dir", "data", "--llm", "fake", "When was the new lighthouse at Cape Verity completed?")
     assert r.exit_code == 0, r.output
     assert "docs/report.pdf:236-293 (page 2) “The new lighthouse at Cape Verity was completed in March.”" in r.stdout
+
+
+def test_indexing_the_current_directory_names_files_relative_to_it(run, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "README.md").write_text("Project a.", encoding="utf-8")
+    assert run("index", ".", "--exclude", "data/*", *IDX).exit_code == 0
+    assert list(_sources(run)) == ["a/README.md"]
+
+
+def test_rebuild_with_a_failing_file_leaves_the_index_as_it_was(run, docs: Path) -> None:
+    assert run("index", "docs", *IDX).exit_code == 0
+    before = _sources(run)
+    r = run("index", "docs", "--rebuild", "--strict", *IDX)  # empty.txt fails the batch
+    assert r.exit_code == 1 and "empty.txt" in r.stderr and "nothing was indexed" in r.stderr
+    assert _sources(run) == before
+    r = run("index", "docs", "--rebuild", *IDX)
+    assert r.exit_code == 0 and "docs/report.pdf: 1 added" in r.stdout
+    assert sorted(_sources(run)) == sorted(before)
+
+
+def test_a_new_chunk_size_rechunks_files_whose_bytes_did_not_change(run, docs: Path) -> None:
+    assert run("index", "docs", *IDX).exit_code == 0
+    r = run("index", "docs", "--chunk-size", "16", "--chunk-overlap", "0", *IDX)
+    assert r.exit_code == 0 and "unchanged file" not in r.stdout
+    assert _sources(run)["docs/report.pdf"]["chunks"] > 1
