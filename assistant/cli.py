@@ -70,42 +70,144 @@ def _note_auto_index(settings, indexed: bool) -> None:  # noqa: ANN001
 
 @app.command()
 def index(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="UTF-8 text files (default: the bundled article).")] = None,
+    paths: Annotated[Optional[list[Path]], typer.Argument(
+        help="Files and folders (recursive): PDF, HTML, Word (.docx), Markdown, text. Default: the bundled article.")] = None,
+    include: Annotated[Optional[list[str]], typer.Option("--include", help="Only files matching this glob "
+                                                         "(path under the root or file name; repeatable).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Skip files matching this glob (repeatable).")] = None,
+    root: Annotated[Optional[Path], typer.Option("--root", help="Folder document ids are relative to "
+                                                 "(default: the current directory for paths under it, "
+                                                 "else the folder holding each path).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index first (after checking every file).")] = False,
     chunk_size: Annotated[Optional[int], typer.Option(help="Max tokens per chunk (16-254 with MiniLM).")] = None,
     chunk_overlap: Annotated[Optional[int], typer.Option(help="Overlap tokens.")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Fail (write nothing) if any file has no text, "
-                                                          "instead of skipping it.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail (write nothing) if any file cannot be read or has "
+                                                          "no text, instead of skipping it.")] = False,
     profile: ProfileOpt = None, data_dir: DataDirOpt = None, embedding: EmbOpt = None,
 ) -> None:
-    """Chunk, embed and store documents. Re-indexing an unchanged file changes nothing.
+    """Index documents: each is known by its path relative to the root (``docs/a/README.md``).
 
-    A file with no visible text (empty, or only white space and invisible characters) is skipped
-    with a warning naming it; with --strict it fails the whole batch and nothing is written.
+    Re-indexing an unchanged file costs one read (its content hash matches); a changed file's
+    chunks are replaced and nothing else. Hidden and binary files in folders, and files without
+    text (empty, scanned PDFs), are skipped and listed; with --strict an unreadable or empty file
+    fails the whole batch and nothing is written.
     """
-    from assistant.composition import build_chunker, build_store
+    from assistant.composition import build_chunker, build_library, build_store
     from assistant.settings import bundled_corpus
-    from index.pipeline import chunk_documents, load_documents, write_chunks
+    from index.discover import discover
+    from index.pipeline import prepare_files, write_prepared
 
     s = _settings(profile, data_dir=data_dir, embedding_backend=embedding, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-    files = list(paths) if paths else [bundled_corpus()]
+    if not paths:  # the bundled article keeps its file name as its id, wherever it is installed
+        paths, root = [bundled_corpus()], bundled_corpus().parent
     _check_data_dir(s)
     try:
-        docs, skipped = load_documents(files, strict=strict)  # check every file before touching the store
-        chunked = chunk_documents(docs, build_chunker(s))  # and chunk them: nothing is written on failure
-        for message in skipped:
-            typer.echo(f"Warning: {message}", err=True)
+        found, skipped = discover(paths, include, exclude, root)
+        if not found:
+            raise _fail("no file to index" + (f" ({len(skipped)} skipped: see above)" if skipped else "")
+                        + ". Check the paths and the --include/--exclude globs.")
+        library, chunker = build_library(s), build_chunker(s)
+        store = None if rebuild else build_store(s)
+        run, todo = prepare_files(found, store, chunker, library, strict=strict)  # nothing written yet
         if rebuild:
             from index.store import drop_collection
 
             drop_collection(s.persist_dir, s.collection)
-        store = build_store(s)
-        reports = write_chunks(chunked, store)
+            for r in library.records():
+                library.remove(r.source)
+            store = build_store(s)
+        with _progress(len(todo)) as advance:
+            write_prepared(todo, store, library, chunker, run, progress=advance)
     except _known_errors() as exc:
         raise _fail(str(exc)) from None
-    for r in reports:
+    for message in skipped + run.skipped:
+        typer.echo(f"Warning: {message}", err=True)
+    for r in run.reports:
         typer.echo(f"{r.source}: {r.added} added, {r.unchanged} unchanged, {r.removed} removed")
+    if run.unchanged:
+        typer.echo(f"{len(run.unchanged)} unchanged file(s) left as they were")
     typer.echo(f"{store.count()} chunks in {s.persist_dir}")
+
+
+#: Files from which ``assistant index`` shows a progress bar (on a terminal).
+PROGRESS_MIN_FILES = 5
+
+
+class _progress:
+    """A rich progress bar over the documents written, on stderr when it is a terminal and the run is long."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.bar = None
+
+    def __enter__(self):  # noqa: ANN204
+        if self.total >= PROGRESS_MIN_FILES and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+            task = self.bar.add_task("Indexing", total=self.total)
+            return lambda _source: self.bar.advance(task)
+        return lambda _source: None
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        if self.bar is not None:
+            self.bar.stop()
+
+
+sources_app = typer.Typer(help="List the indexed documents, or remove one.", invoke_without_command=True)
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.callback()
+def sources(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+            profile: ProfileOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List what is indexed: path, format, pages, chunks, characters, indexed at, content hash."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from dataclasses import asdict
+
+    from assistant.composition import build_library
+
+    records = build_library(_settings(profile, data_dir=data_dir)).records()
+    if as_json:
+        for r in records:
+            typer.echo(json.dumps(asdict(r), ensure_ascii=False))
+        return
+    if not records:
+        typer.echo("No documents indexed. Add some with `assistant index PATH...`.")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("path", "format", "pages", "chunks", "characters", "indexed at", "content hash")
+    for r in records:
+        table.add_row(r.source, r.format + (f" ({r.encoding})" if r.encoding not in (None, "utf-8") else ""),
+                      str(r.pages or ""), str(r.chunks), str(r.chars), r.indexed_at, r.content_hash[:12])
+    Console(width=200).print(table)
+
+
+@sources_app.command("remove")
+def sources_remove(
+    path: Annotated[str, typer.Argument(help="The document's path as `assistant sources` lists it, or its file.")],
+    profile: ProfileOpt = None, data_dir: DataDirOpt = None, embedding: EmbOpt = None,
+) -> None:
+    """Remove one document: its chunks, its manifest row and its stored text."""
+    from assistant.composition import build_library, build_store
+    from index.pipeline import remove_document
+
+    s = _settings(profile, data_dir=data_dir, embedding_backend=embedding)
+    library = build_library(s)
+    source = path
+    if library.get(path) is None and Path(path).exists():  # a file path: find the document read from it
+        resolved = str(Path(path).resolve())
+        source = next((r.source for r in library.records() if r.path == resolved), path)
+    try:
+        deleted = remove_document(source, build_store(s), library)
+    except _known_errors() as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"removed {source} ({deleted} chunks)")
 
 
 @app.command()
@@ -145,7 +247,8 @@ def ask(
     how = "quoted from the documents" if answer.answer_kind == "extractive" else "written by the model, verified"
     typer.echo(f"\nSources ({how}):")
     for c in answer.citations:
-        typer.echo(f"[{c.passage_id}] {c.source}:{c.start}-{c.end} “{c.quote}”")
+        page = f" (page {c.page})" if c.page is not None else ""
+        typer.echo(f"[{c.passage_id}] {c.source}:{c.start}-{c.end}{page} “{c.quote}”")
 
 
 HostOpt = Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")]

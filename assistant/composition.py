@@ -25,6 +25,13 @@ def build_store(settings: Settings):  # noqa: ANN201 - index.store.ChunkStore
     return ChunkStore(settings.persist_dir, build_embeddings(settings.embedding_backend), settings.collection)
 
 
+def build_library(settings: Settings):  # noqa: ANN201 - index.library.DocumentLibrary
+    """The manifest and stored texts of the indexed documents, in ``settings.documents_dir``."""
+    from index.library import DocumentLibrary
+
+    return DocumentLibrary(settings.documents_dir)
+
+
 def build_chunker(settings: Settings, embeddings=None):  # noqa: ANN001, ANN201 - index.chunking.TokenChunker
     """The token chunker with the configured sizes, bounded by the embedding model's input limit.
 
@@ -72,6 +79,7 @@ def build_assistant(settings: Settings, store=None, llm=None) -> Assistant:  # n
         verifier=GroundingVerifier(embeddings=getattr(store, "embeddings", None)),
         model_name=model_label(settings) if llm is None else type(llm).__name__,
         embeddings=getattr(store, "embeddings", None),
+        page_of=build_library(settings).page_at,
     )
 
 
@@ -82,10 +90,12 @@ def ensure_indexed(settings: Settings, store=None) -> bool:  # noqa: ANN001
         True when it indexed (the store was empty), False when the store already held chunks.
     """
     from assistant.settings import bundled_corpus
-    from index.pipeline import index_documents
+    from index.discover import discover
+    from index.pipeline import index_files
 
     store = store if store is not None else build_store(settings)
     if store.count() > 0:
         return False
-    index_documents([bundled_corpus()], store, build_chunker(settings, getattr(store, "embeddings", None)))
+    found, _ = discover([bundled_corpus()], root=bundled_corpus().parent)
+    index_files(found, store, build_chunker(settings, getattr(store, "embeddings", None)), build_library(settings))
     return True

@@ -24,7 +24,7 @@ class Passage(BaseModel):
     Attributes:
         passage_id: 1-based number the prompt gave the passage (the ``[n]`` the model cites).
         chunk_id: Deterministic id of the stored chunk.
-        source: Source document name (file name of the indexed document).
+        source: Source document id: its path relative to the indexed root (``docs/a/README.md``).
         start: Character offset of the chunk in the source text (inclusive).
         end: Character offset of the chunk in the source text (exclusive).
         score: Cosine similarity of the question and passage embeddings, in [-1, 1]; higher is
@@ -36,6 +36,7 @@ class Passage(BaseModel):
             header and delimiter rows) of the table whose rows the passage holds, when the head lies
             before the passage; else "". Retrieval, evidence selection and the verifier read it;
             citations never quote it.
+        page: 1-based page of the source holding ``start``, for paged documents (PDF); else None.
     """
 
     passage_id: int
@@ -47,6 +48,7 @@ class Passage(BaseModel):
     lexical_score: float = 0.0
     text: str
     context: str = ""
+    page: int | None = None
 
 
 class Citation(BaseModel):
@@ -59,6 +61,7 @@ class Citation(BaseModel):
         end: Character offset of ``quote`` in the source text (exclusive).
         quote: Exact source text ``source_text[start:end]`` that supports the sentence.
         sentence_index: Index of the answer sentence (in ``Answer.sentences``) this citation backs.
+        page: 1-based page of the source holding ``start``, for paged documents (PDF); else None.
     """
 
     passage_id: int
@@ -67,6 +70,7 @@ class Citation(BaseModel):
     end: int
     quote: str
     sentence_index: int = 0
+    page: int | None = None
 
 
 class RemovedSentence(BaseModel):

@@ -110,13 +110,16 @@ class Assistant:
         verifier: The grounding verifier.
         model_name: Label of the model, recorded in answers.
         embeddings: LangChain ``Embeddings`` for the dense signal of evidence selection (optional).
+        page_of: Function ``(source, offset) -> page | None`` giving the 1-based page of a paged
+            document (PDF) holding a character offset; passages and citations carry it (optional).
     """
 
     def __init__(self, settings: Settings, search: Callable[[str, int], list[Passage]],
                  llm_factory: Callable[[], object], answer_prompt: PromptTemplate,
                  condense_prompt: PromptTemplate, verifier: GroundingVerifier, model_name: str,
-                 embeddings: object | None = None):
+                 embeddings: object | None = None, page_of: Callable[[str, int], int | None] | None = None):
         self.settings = settings
+        self._page_of = page_of
         self.embeddings = embeddings
         self._search = search
         self._llm_factory = llm_factory
@@ -155,7 +158,11 @@ class Assistant:
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """Top-k passages for a question, numbered from 1, most relevant first."""
-        return self._search(question, k or self.settings.top_k)
+        passages = self._search(question, k or self.settings.top_k)
+        return [p.model_copy(update={"page": self._page(p.source, p.start)}) for p in passages]
+
+    def _page(self, source: str, offset: int) -> int | None:
+        return self._page_of(source, offset) if self._page_of is not None else None
 
     def condense(self, question: str, history: list[Turn]) -> str:
         """Rewrite a follow-up into a standalone question using the last ``history_turns`` turns.
@@ -433,7 +440,7 @@ class Assistant:
             abstained=v.abstained,
             abstention_reason=v.abstention_reason,
             sentences=v.sentences,
-            citations=v.citations,
+            citations=[c.model_copy(update={"page": self._page(c.source, c.start)}) for c in v.citations],
             passages=passages,
             removed=v.removed,
             raw_answer=raw,

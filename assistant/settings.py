@@ -147,6 +147,11 @@ class Settings(BaseSettings):
         """Chroma's directory."""
         return self.data_dir / "chroma"
 
+    @property
+    def documents_dir(self) -> Path:
+        """The manifest and extracted texts of the indexed documents (:class:`index.library.DocumentLibrary`)."""
+        return self.data_dir / "documents"
+
     def resolved_model_path(self) -> Path | None:
         """``model_path`` or the bundled SmolLM2 GGUF."""
         return self.model_path or default_model_path()

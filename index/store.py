@@ -183,6 +183,12 @@ class ChunkStore:
             self._collection.delete(ids=stale)
         return UpsertReport(source=source, added=len(todo), unchanged=len(chunks) - len(todo), removed=len(stale))
 
+    def delete_source(self, source: str) -> int:
+        """Delete every chunk of ``source``. Returns how many were deleted (0: none stored)."""
+        ids = sorted(self.ids(source))
+        self.delete(ids)
+        return len(ids)
+
     def delete(self, ids: list[str]) -> None:
         """Delete chunks by id; ids that are not stored are ignored."""
         if ids:

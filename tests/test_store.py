@@ -99,7 +99,6 @@ def test_opening_with_another_embedding_model_is_a_clear_error(tmp_path: Path, d
         ("blank.txt", b"  \n\t\n", "empty"),
         ("zwsp.txt", "\u200b\u200b\n\u2060".encode(), "invisible characters"),
         ("binary.bin", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-        ("latin1.txt", "Caf\xe9 au lait".encode("latin-1"), "not valid UTF-8"),
     ],
 )
 def test_bad_files_are_refused_by_name_and_the_store_is_unchanged(

@@ -150,3 +150,11 @@ def test_streaming_message_shows_sentences_status_and_rewrite():
     msg = render.streaming_message(["Kan Zaw signed [1]."], "What did Kan Zaw sign?", "What did he sign?", "Writing…")
     assert _shown(msg).splitlines() == ["Kan Zaw signed [1].", "Writing…", "Searched for: “What did Kan Zaw sign?”"]
     assert render.streaming_message([], "", "q?", "Searching…") == '<small class="status">Searching…</small>'
+
+
+def test_a_passage_from_a_paged_document_shows_its_page():
+    paged = P1.model_copy(update={"source": "docs/report.pdf", "page": 2})
+    section = render.sources_section(_answer(passages=[paged, P2]), turn=0, visible=True)
+    card_1 = section[section.index('id="src-0-1"'):section.index('id="src-0-2"')]
+    assert 'class="src-name">docs/report.pdf</span> <span class="src-page">page 2</span>' in card_1
+    assert "page" not in section[section.index('id="src-0-2"'):].split("</header>")[0]  # unpaged: no page

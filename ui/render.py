@@ -181,7 +181,8 @@ def _card(turn: int, p: Passage, citations: list[Citation]) -> str:
         f'<article class="src-card" id="src-{turn}-{p.passage_id}" data-passage="{p.passage_id}">'
         f'<header><span class="src-num">[{p.passage_id}]</span> '
         f'<span class="src-name">{esc(p.source)}</span> '
-        f'<span class="src-loc">characters {p.start:,}–{p.end:,}</span> '
+        + (f'<span class="src-page">page {p.page}</span> ' if p.page is not None else "")
+        + f'<span class="src-loc">characters {p.start:,}–{p.end:,}</span> '
         f'<span class="src-score" title="Cosine similarity of question and passage">score {p.score:.2f}</span>'
         f'</header><p class="src-text">{highlighted(p.text, spans)}</p></article>'
     )

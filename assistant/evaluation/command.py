@@ -200,7 +200,7 @@ def _run_question_set(req: EvalRequest, gates: list) -> int:  # noqa: ANN001 - l
                              f"(kinds: {', '.join(sorted(kinds))})")
     settings = _settings(req)
     try:
-        sources = SourceTexts.from_files(req.sources)
+        sources = SourceTexts.from_files(req.sources).with_stored(settings.documents_dir)
     except DocumentError as exc:
         raise UsageError(f"--source: {exc}") from None
     out = _out_dir(req)

@@ -1,9 +1,9 @@
 """Source texts against which citation offsets are checked.
 
-The index stores each chunk's source *name* (the file name), not the file, so evaluation needs the
-documents themselves: the bundled article is always known, other files are given with ``--source``.
-They are read with :func:`index.loader.load_document`, exactly as the indexer read them, so that
-offsets mean the same thing.
+Offsets index the text the indexer extracted from each document, which it stores beside the chunks
+(:class:`index.library.DocumentLibrary`); :meth:`SourceTexts.with_stored` reads it from there, for
+every format. Files given with ``--source`` (and the bundled article) are read with
+:func:`index.loader.load_document`, exactly as the indexer reads them, and win over stored texts.
 """
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ class SourceTexts:
         texts: Mapping of source name (file name) to its full text.
     """
 
-    def __init__(self, texts: dict[str, str] | None = None):
+    def __init__(self, texts: dict[str, str] | None = None, library=None):  # noqa: ANN001
         self._texts = dict(texts or {})
+        self._library = library
+
+    def with_stored(self, documents_dir: str | Path) -> SourceTexts:
+        """These texts, falling back to the extracted texts stored by the indexer in ``documents_dir``
+        (``Settings.documents_dir``) for any other source id."""
+        from index.library import DocumentLibrary
+
+        return SourceTexts(self._texts, DocumentLibrary(documents_dir))
 
     @classmethod
     def from_files(cls, paths: Iterable[str | Path] = (), include_bundled: bool = True) -> SourceTexts:
@@ -40,9 +48,12 @@ class SourceTexts:
         return cls({d.source: d.text for d in map(load_document, files)})
 
     def get(self, source: str) -> str | None:
-        """The full text of ``source``, or None when it is not known."""
-        return self._texts.get(source)
+        """The full text of ``source`` (given, else stored by the indexer), or None when it is not known."""
+        if source in self._texts or self._library is None:
+            return self._texts.get(source)
+        return self._library.text(source)
 
     def names(self) -> list[str]:
-        """Known source names, sorted."""
-        return sorted(self._texts)
+        """Known source ids (given and stored), sorted."""
+        stored = [r.source for r in self._library.records()] if self._library is not None else []
+        return sorted(set(self._texts) | set(stored))
