@@ -19,7 +19,8 @@ import uvicorn
 
 from assistant.api import create_app
 from assistant.composition import build_assistant, build_store, ensure_indexed
-from assistant.llm import ScriptedChatModel, extractive_reply
+from assistant.llm import ScriptedChatModel
+from gated_model import GatedModel  # tests/gated_model.py
 
 QUESTIONS = [
     "Who is the junta's investment minister?",
@@ -29,18 +30,6 @@ QUESTIONS = [
 REFUSED = "What did Putin's office say the two sides planned to adopt?"
 MAX_QUEUE = 2
 
-
-class GatedModel:
-    """reply_fn of a ScriptedChatModel: each call waits for ``release`` and then answers extractively."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.entered = threading.Event()
-
-    def __call__(self, messages) -> str:  # noqa: ANN001
-        self.entered.set()
-        assert self.release.wait(60), "the test never released the model"
-        return extractive_reply(messages)
 
 
 def _wait_until(predicate, what: str, bound_s: float = 20.0) -> None:  # noqa: ANN001

@@ -9,24 +9,13 @@ import pytest
 
 from assistant.composition import build_assistant, build_store, ensure_indexed
 from assistant.feedback.store import FeedbackStore
-from assistant.llm import ScriptedChatModel, extractive_reply
+from assistant.llm import ScriptedChatModel
+from gated_model import GatedModel  # tests/gated_model.py
 from ui.chat import ChatController
 
 Q1 = "Who is the junta's investment minister?"
 Q2 = "What did Min Aung Hlaing praise Putin for?"
 
-
-class GatedModel:
-    """reply_fn that holds each call until ``release`` is set, then answers extractively."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.entered = threading.Event()
-
-    def __call__(self, messages) -> str:  # noqa: ANN001
-        self.entered.set()
-        assert self.release.wait(60), "the test never released the model"
-        return extractive_reply(messages)
 
 
 def _controller(fake_settings, reply_fn, max_queue: int) -> ChatController:  # noqa: ANN001
