@@ -25,6 +25,19 @@ AnswerMode = Literal["extractive", "generative", "auto", "select"]
 MIN_CHUNK_TOKENS = 16
 #: Largest chunk_size for an embedding backend without an input limit (``fake``).
 MAX_CHUNK_TOKENS_UNBOUNDED = 512
+#: Model tokens per chunk (cl100k) token in the worst case measured: SmolLM2 splits numbers into
+#: single digits where cl100k keeps up to three (space-separated numbers: 3x); Cyrillic ~1.7x.
+MODEL_TOKENS_PER_CHUNK_TOKEN = 3
+#: Model tokens kept for the answer prompt's instructions, question and chat template.
+PROMPT_RESERVE_TOKENS = 256
+
+
+def max_chunk_tokens_for_context(n_ctx: int, max_tokens: int) -> int:
+    """Largest chunk_size whose text always fits the model's window once, with the prompt and the
+    answer: ``(n_ctx - max_tokens - PROMPT_RESERVE_TOKENS) // MODEL_TOKENS_PER_CHUNK_TOKEN`` (565 for
+    the defaults, n_ctx 2048 and max_tokens 96). The prompt budget (``assistant.prompting.fit_prompt``)
+    drops evidence beyond the window in any case; this bound makes sure one chunk's worth fits."""
+    return (n_ctx - max_tokens - PROMPT_RESERVE_TOKENS) // MODEL_TOKENS_PER_CHUNK_TOKEN
 
 
 class SettingsError(ValueError):
@@ -130,11 +143,22 @@ class Settings(BaseSettings):
         from index.limits import max_chunk_tokens, max_input_tokens
 
         upper = max_chunk_tokens(self.embedding_backend) or MAX_CHUNK_TOKENS_UNBOUNDED
-        if not MIN_CHUNK_TOKENS <= self.chunk_size <= upper:
+        ctx_upper = max_chunk_tokens_for_context(self.n_ctx, self.max_tokens)
+        if ctx_upper < MIN_CHUNK_TOKENS:
+            raise ValueError(f"n_ctx {self.n_ctx} is too small for max_tokens {self.max_tokens}: the model's window "
+                             f"must hold the answer, {PROMPT_RESERVE_TOKENS} tokens of prompt and at least one "
+                             f"{MIN_CHUNK_TOKENS}-token chunk. Raise n_ctx or lower max_tokens.")
+        if not MIN_CHUNK_TOKENS <= self.chunk_size <= min(upper, ctx_upper):
             limit = max_input_tokens(self.embedding_backend)
-            why = (f"the embedding model ({self.embedding_backend}) reads at most {limit} word pieces "
-                   "including [CLS] and [SEP] and would cut longer chunks off unembedded" if limit
-                   else "larger chunks crowd the answer prompt")
+            if ctx_upper < upper:
+                upper = ctx_upper
+                why = (f"a chunk's text must fit the model's window (n_ctx {self.n_ctx}) with the prompt and the "
+                       f"answer (max_tokens {self.max_tokens}), at up to {MODEL_TOKENS_PER_CHUNK_TOKEN} model tokens "
+                       "per chunk token")
+            else:
+                why = (f"the embedding model ({self.embedding_backend}) reads at most {limit} word pieces "
+                       "including [CLS] and [SEP] and would cut longer chunks off unembedded" if limit
+                       else "larger chunks crowd the answer prompt")
             raise ValueError(f"chunk_size {self.chunk_size} is out of range: allowed {MIN_CHUNK_TOKENS}-{upper} tokens "
                              f"(at least {MIN_CHUNK_TOKENS} to hold a sentence; at most {upper} because {why}). "
                              "Choose a chunk_size in that range.")

@@ -120,3 +120,15 @@ def test_an_invisible_chunk_in_an_older_index_never_comes_back_as_evidence(tmp_p
     ])
     for query in ("When do ports open?", "\u200b", "anything"):
         assert [p.chunk_id for p in HybridRetriever(store).search(query, 4)] == ["z:0"]
+
+
+def test_the_chunk_size_range_follows_from_the_model_window() -> None:
+    from assistant.settings import SettingsError, load_settings, max_chunk_tokens_for_context
+
+    assert max_chunk_tokens_for_context(2048, 96) >= 254  # the defaults: MiniLM's limit is the tighter one
+    upper = max_chunk_tokens_for_context(512, 96)
+    assert load_settings(n_ctx=512, chunk_size=upper, chunk_overlap=8).chunk_size == upper
+    with pytest.raises(SettingsError, match=r"allowed 16-53 tokens .*n_ctx 512"):
+        load_settings(n_ctx=512, chunk_size=upper + 1)
+    with pytest.raises(SettingsError, match="n_ctx 300 is too small"):
+        load_settings(n_ctx=300)
