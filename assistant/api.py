@@ -7,6 +7,8 @@ Endpoints (all JSON use the models of :mod:`assistant.models`):
   -> :class:`assistant.models.Answer`. 422 for an empty or too long question.
 - ``POST /v1/ask/stream``: same body; Server-Sent Events ``rewrite``, ``sentence`` and ``final``
   (the final event's data is the Answer JSON).
+
+A damaged index or a full disk (``index.errors.IndexingError``) answers 503 with JSON ``{"detail": message}``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from assistant.service import Assistant, QuestionError, Turn
 from assistant.settings import Settings
+from index.errors import IndexingError
 
 
 class TurnIn(BaseModel):
@@ -42,7 +45,7 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
         chunk_count: Function giving the number of indexed chunks now (for ``/v1/health``).
     """
     from fastapi import FastAPI, HTTPException
-    from fastapi.responses import StreamingResponse
+    from fastapi.responses import JSONResponse, StreamingResponse
     from starlette.concurrency import run_in_threadpool
 
     from assistant.models import Answer
@@ -50,6 +53,11 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and nothing here may reach
     # an outside host. The schema stays at /openapi.json.
     app = FastAPI(title="Grounded assistant", version="0.1.0", docs_url=None, redoc_url=None)
+
+    @app.exception_handler(IndexingError)
+    async def _store_failed(request, exc: IndexingError):  # noqa: ANN001, ANN202 - a JSONResponse
+        # a damaged index or a full disk: JSON with what to do, not a plain-text 500
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
 
     @app.get("/v1/health")
     def health() -> dict:

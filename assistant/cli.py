@@ -29,7 +29,21 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of any failure.")] = False) -> None:
+    """Chat assistant with retrieval grounding: answers cite only verified passages."""
+    _DEBUG["on"] = debug
+
+
 def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    """The one-line error of an expected failure (with its traceback under ``--debug``); call inside ``except``."""
+    if _DEBUG["on"]:
+        import traceback
+
+        traceback.print_exc()
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
 
@@ -68,6 +82,19 @@ def _note_auto_index(settings, indexed: bool) -> None:  # noqa: ANN001
         typer.echo(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", err=True)
 
 
+def _drop_or_set_aside(settings) -> None:  # noqa: ANN001
+    """``--rebuild``: drop the collection; a store too damaged to open is moved aside (kept) instead."""
+    from index.errors import StoreError
+    from index.store import drop_collection, set_aside_damaged
+
+    try:
+        drop_collection(settings.persist_dir, settings.collection)
+    except StoreError:
+        kept = set_aside_damaged(settings.persist_dir)
+        typer.echo(f"Note: the index in {settings.persist_dir} could not be opened; moved it to {kept} "
+                   "and building a new one.", err=True)
+
+
 @app.command()
 def index(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="UTF-8 text files (default: the bundled article).")] = None,
@@ -89,9 +116,7 @@ def index(
         for f in files:  # check every file before touching the store
             load_document(f)
         if rebuild:
-            from index.store import drop_collection
-
-            drop_collection(s.persist_dir, s.collection)
+            _drop_or_set_aside(s)
         store = build_store(s)
         reports = index_documents(files, store, build_chunker(s))
     except _known_errors() as exc:
@@ -192,8 +217,19 @@ _register_subcommands()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Expected failures print one ``Error:`` line in the commands. Anything else is a bug: it is
+    reported in one line too, pointing to ``--debug``, which shows the traceback.
+    """
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a bare traceback
+        if _DEBUG["on"]:
+            raise
+        typer.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Run the command again with "
+                   "`assistant --debug ...` to see where it failed, and report it.", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 if __name__ == "__main__":
