@@ -114,22 +114,24 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def serve(settings: Settings, with_ui: bool = True) -> None:
-    """Index the bundled article if the store is empty, then serve the API (and the UI) with uvicorn.
+    """Check the index (:func:`assistant.composition.require_index`), print its sources, then serve with uvicorn.
 
     Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created.
 
     Raises:
         AddressInUseError: the host/port cannot be bound (checked before any model is loaded).
+        index.errors.EmptyIndexError: the index is empty and not at the default location.
     """
     import uvicorn
 
-    from assistant.composition import build_assistant, build_store, ensure_indexed
+    from assistant.composition import build_assistant, build_store, describe_sources, require_index
 
     _check_port_free(settings.host, settings.port)
     store = build_store(settings)
     assistant = build_assistant(settings, store=store)
-    ensure_indexed(settings, store)
-    chunks = store.count()
+    if require_index(settings, store):
+        print(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", flush=True)
+    sources, chunks = describe_sources(store), store.count()
     app = create_app(assistant, chunk_count=store.count)
     if with_ui:
         import gradio as gr
@@ -137,5 +139,6 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
         from ui.app import build_ui
 
         app = gr.mount_gradio_app(app, build_ui(assistant), path="/")
+    print(f"Serving {sources}", flush=True)
     print(f"Serving on http://{settings.host}:{settings.port}/ ({chunks} chunks indexed)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

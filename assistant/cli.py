@@ -134,7 +134,7 @@ def ask(
     profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
 ) -> None:
     """Answer a question from the index, with verified, numbered sources."""
-    from assistant.composition import build_assistant, build_store, ensure_indexed
+    from assistant.composition import build_assistant, build_store, require_index
     from assistant.service import QuestionError, check_question
 
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, top_k=top_k)
@@ -143,7 +143,7 @@ def ask(
         _check_data_dir(s)
         store = build_store(s)
         assistant = build_assistant(s, store=store)
-        _note_auto_index(s, ensure_indexed(s, store))
+        _note_auto_index(s, require_index(s, store))
         answer = assistant.ask(question)
     except QuestionError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None

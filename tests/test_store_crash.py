@@ -10,12 +10,10 @@ from __future__ import annotations
 import errno
 import os
 import random
-import select
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -44,23 +42,16 @@ def _big_document(path: Path, words: int = 30_000, seed: int = 1) -> Path:
     return path
 
 
-def _kill_at(point: str, data: Path, *files: Path) -> None:
+def _kill_at(point: str, data: Path, read_until, *files: Path) -> None:
     """Run ``assistant index FILES`` and ``kill -9`` it when it reaches the pause ``point``."""
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "index", "--embedding", "fake", "--data-dir",
-                             str(data), *map(str, files)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, **{PAUSE_ENV: point}))
-    deadline, seen = time.monotonic() + 300, ""
+                             str(data), *map(str, files)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ, **{PAUSE_ENV: point}))
     try:
-        while f"PAUSED {point}" not in seen:
-            ready, _, _ = select.select([proc.stderr], [], [], max(deadline - time.monotonic(), 0))
-            line = proc.stderr.readline() if ready else ""
-            if not line:
-                pytest.fail(f"assistant index never reached {point!r} (exit {proc.poll()}): {seen[-2000:]}")
-            seen += line
+        read_until(proc, lambda line: line.startswith(f"PAUSED {point}"), 300)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
 
 
@@ -81,14 +72,15 @@ def _ask(data: Path) -> subprocess.CompletedProcess:
     return _cli("ask", "--llm", "fake", "--embedding", "fake", "--data-dir", str(data), "Who invited Min Aung Hlaing?")
 
 
-def test_kill_9_while_a_document_is_written_serves_the_rest_and_the_next_run_completes_it(tmp_path: Path) -> None:
+def test_kill_9_while_a_document_is_written_serves_the_rest_and_the_next_run_completes_it(tmp_path: Path,
+                                                                                         read_until) -> None:
     data = tmp_path / "data"
     assert _cli("index", "--embedding", "fake", "--data-dir", str(data)).returncode == 0
     big = _big_document(tmp_path / "big.txt")
     expected = {c.id for c in TokenChunker(160, 24).split("big.txt", big.read_text(encoding="utf-8"))}
     assert len(expected) > 4 * WRITE_BATCH
 
-    _kill_at("after-batch-2", data, big)
+    _kill_at("after-batch-2", data, read_until, big)
 
     assert len(_stored_ids(data, "big.txt")) == 2 * WRITE_BATCH  # killed halfway through the document
     store = _open(data)
@@ -107,7 +99,8 @@ def test_kill_9_while_a_document_is_written_serves_the_rest_and_the_next_run_com
     assert store.count() == 7 + len(expected)
 
 
-def test_kill_9_after_the_commit_serves_the_new_version_and_the_next_run_removes_the_old(tmp_path: Path) -> None:
+def test_kill_9_after_the_commit_serves_the_new_version_and_the_next_run_removes_the_old(tmp_path: Path,
+                                                                                       read_until) -> None:
     data, doc = tmp_path / "data", tmp_path / "doc.txt"
     _big_document(doc, words=3000, seed=1)
     assert _cli("index", "--embedding", "fake", "--data-dir", str(data), str(doc)).returncode == 0
@@ -115,7 +108,7 @@ def test_kill_9_after_the_commit_serves_the_new_version_and_the_next_run_removes
     _big_document(doc, words=3000, seed=2)
     new = {c.id for c in TokenChunker(160, 24).split("doc.txt", doc.read_text(encoding="utf-8"))}
 
-    _kill_at("before-cleanup", data, doc)
+    _kill_at("before-cleanup", data, read_until, doc)
 
     assert _stored_ids(data, "doc.txt") == old | new  # both versions are in Chroma...
     assert _open(data).ids("doc.txt") == new  # ...but only the complete new one is served
