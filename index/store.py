@@ -102,6 +102,11 @@ def _store_error(persist_dir: Path, exc: BaseException) -> StoreError:
             f"no space left on the disk holding the index at {persist_dir} ({detail}). Free some space and "
             "run the command again; every document indexed before is unchanged."
         )
+    if isinstance(exc, OSError):  # the directory itself: missing parent, not a directory, no permission
+        return StoreError(
+            f"the index directory {persist_dir} cannot be used ({detail}). Give a writable directory with "
+            "--data-dir or ASSISTANT_DATA_DIR."
+        )
     return StoreError(
         f"the index at {persist_dir} cannot be read: it is damaged or truncated ({detail}). Rebuild it with "
         f"`assistant index --rebuild [FILE ...] --data-dir {persist_dir.parent}` (the damaged copy is kept "
