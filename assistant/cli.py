@@ -184,14 +184,14 @@ def _serve(with_ui: bool, host, port, profile, data_dir, llm, embedding) -> None
 @app.command()
 def ui(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None, data_dir: DataDirOpt = None,
        llm: BackendOpt = None, embedding: EmbOpt = None) -> None:
-    """Start the chat UI (and the HTTP API under /v1), indexing the bundled article if needed."""
+    """Start the chat UI (and the HTTP API under /v1); an empty index gets the bundled article at the default location only."""
     _serve(True, host, port, profile, data_dir, llm, embedding)
 
 
 @app.command()
 def serve(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None, data_dir: DataDirOpt = None,
           llm: BackendOpt = None, embedding: EmbOpt = None) -> None:
-    """Start the HTTP API only (POST /v1/ask), indexing the bundled article if needed."""
+    """Start the HTTP API only (POST /v1/ask); an empty index gets the bundled article at the default location only."""
     _serve(False, host, port, profile, data_dir, llm, embedding)
 
 
