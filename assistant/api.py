@@ -19,6 +19,9 @@ message says what to do: 404/405 (no such endpoint or method), 422 (bad body or 
 model's queue is full: ``Retry-After`` header and ``retry_after`` field, in seconds; or the model
 server is unreachable), 504 (the model server timed out), 500 (anything else; details only in the
 server log, never a stack trace).
+
+A damaged index or a full disk (``index.errors.IndexingError``) is a 503 whose message names what to
+run (``assistant index --rebuild``, or free disk space).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from assistant.generation_queue import QueueFullError
 from assistant.llm import REMOTE_BACKENDS, BackendMonitor, backend_failure, probe, remote_url
 from assistant.service import Assistant, QuestionError, Turn
 from assistant.settings import Settings
+from index.errors import IndexingError
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,9 @@ def api_error(exc: BaseException, settings: Settings) -> ApiError:
         return ApiError(422, str(exc))
     if isinstance(exc, QueueFullError):
         return ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after)
+    if isinstance(exc, IndexingError):  # a damaged index or a full disk: the message says what to run
+        log.error("index failed: %s", exc)
+        return ApiError(503, str(exc))
     failure = backend_failure(exc, settings)
     if failure is not None:
         log.warning("model backend failed: %s: %s", type(exc).__name__, exc)
@@ -188,6 +195,11 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         return error_response(api_error(exc, settings))
 
+    @app.exception_handler(IndexingError)
+    async def on_store_failure(request: Request, exc: IndexingError) -> JSONResponse:
+        # a damaged index or a full disk: JSON with what to do, not a plain-text 500
+        return error_response(ApiError(503, str(exc)))
+
     @app.get("/v1/health")
     def health() -> dict:
         healthy, details = backend.report()
@@ -286,22 +298,24 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def serve(settings: Settings, with_ui: bool = True) -> None:
-    """Index the bundled article if the store is empty, then serve the API (and the UI) with uvicorn.
+    """Check the index (:func:`assistant.composition.require_index`), print its sources, then serve with uvicorn.
 
     Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created.
 
     Raises:
         AddressInUseError: the host/port cannot be bound (checked before any model is loaded).
+        index.errors.EmptyIndexError: the index is empty and not at the default location.
     """
     import uvicorn
 
-    from assistant.composition import build_assistant, build_store, ensure_indexed
+    from assistant.composition import build_assistant, build_store, describe_sources, require_index
 
     _check_port_free(settings.host, settings.port)
     store = build_store(settings)
     assistant = build_assistant(settings, store=store)
-    ensure_indexed(settings, store)
-    chunks = store.count()
+    if require_index(settings, store):
+        print(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", flush=True)
+    sources, chunks = describe_sources(store), store.count()
     app = create_app(assistant, chunk_count=store.count)
     if with_ui:
         import gradio as gr
@@ -310,5 +324,6 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
 
         app = gr.mount_gradio_app(app, build_ui(assistant), path="/")
     _log_to_stderr()
+    print(f"Serving {sources}", flush=True)
     print(f"Serving on http://{settings.host}:{settings.port}/ ({chunks} chunks indexed)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -29,7 +29,21 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of any failure.")] = False) -> None:
+    """Chat assistant with retrieval grounding: answers cite only verified passages."""
+    _DEBUG["on"] = debug
+
+
 def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    """The one-line error of an expected failure (with its traceback under ``--debug``); call inside ``except``."""
+    if _DEBUG["on"]:
+        import traceback
+
+        traceback.print_exc()
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
 
@@ -66,6 +80,19 @@ def _check_data_dir(settings) -> None:  # noqa: ANN001
 def _note_auto_index(settings, indexed: bool) -> None:  # noqa: ANN001
     if indexed:
         typer.echo(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", err=True)
+
+
+def _drop_or_set_aside(settings) -> None:  # noqa: ANN001
+    """``--rebuild``: drop the collection; a store too damaged to open is moved aside (kept) instead."""
+    from index.errors import StoreError
+    from index.store import drop_collection, set_aside_damaged
+
+    try:
+        drop_collection(settings.persist_dir, settings.collection)
+    except StoreError:
+        kept = set_aside_damaged(settings.persist_dir)
+        typer.echo(f"Note: the index in {settings.persist_dir} could not be opened; moved it to {kept} "
+                   "and building a new one.", err=True)
 
 
 @app.command()
@@ -110,9 +137,7 @@ def index(
         store = None if rebuild else build_store(s)
         run, todo = prepare_files(found, store, chunker, library, strict=strict)  # nothing written yet
         if rebuild:
-            from index.store import drop_collection
-
-            drop_collection(s.persist_dir, s.collection)
+            _drop_or_set_aside(s)
             for r in library.records():
                 library.remove(r.source)
             store = build_store(s)
@@ -218,7 +243,7 @@ def ask(
     profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
 ) -> None:
     """Answer a question from the index, with verified, numbered sources."""
-    from assistant.composition import build_assistant, build_store, ensure_indexed
+    from assistant.composition import build_assistant, build_store, require_index
     from assistant.service import QuestionError, check_question
 
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, top_k=top_k)
@@ -227,7 +252,7 @@ def ask(
         _check_data_dir(s)
         store = build_store(s)
         assistant = build_assistant(s, store=store)
-        _note_auto_index(s, ensure_indexed(s, store))
+        _note_auto_index(s, require_index(s, store))
         answer = assistant.ask(question)
     except QuestionError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
@@ -269,14 +294,14 @@ def _serve(with_ui: bool, host, port, profile, data_dir, llm, embedding) -> None
 @app.command()
 def ui(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None, data_dir: DataDirOpt = None,
        llm: BackendOpt = None, embedding: EmbOpt = None) -> None:
-    """Start the chat UI (and the HTTP API under /v1), indexing the bundled article if needed."""
+    """Start the chat UI (and the HTTP API under /v1); an empty index gets the bundled article at the default location only."""
     _serve(True, host, port, profile, data_dir, llm, embedding)
 
 
 @app.command()
 def serve(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None, data_dir: DataDirOpt = None,
           llm: BackendOpt = None, embedding: EmbOpt = None) -> None:
-    """Start the HTTP API only (POST /v1/ask), indexing the bundled article if needed."""
+    """Start the HTTP API only (POST /v1/ask); an empty index gets the bundled article at the default location only."""
     _serve(False, host, port, profile, data_dir, llm, embedding)
 
 
@@ -302,8 +327,19 @@ _register_subcommands()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Expected failures print one ``Error:`` line in the commands. Anything else is a bug: it is
+    reported in one line too, pointing to ``--debug``, which shows the traceback.
+    """
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a bare traceback
+        if _DEBUG["on"]:
+            raise
+        typer.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Run the command again with "
+                   "`assistant --debug ...` to see where it failed, and report it.", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 if __name__ == "__main__":

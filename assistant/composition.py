@@ -84,7 +84,10 @@ def build_assistant(settings: Settings, store=None, llm=None) -> Assistant:  # n
 
 
 def ensure_indexed(settings: Settings, store=None) -> bool:  # noqa: ANN001
-    """Index the bundled corpus when the store is empty.
+    """Index the bundled article when the store is empty, wherever it is (evaluation and tests).
+
+    Commands that answer users call :func:`require_index` instead, which does this only for the
+    default location.
 
     Returns:
         True when it indexed (the store was empty), False when the store already held chunks.
@@ -99,3 +102,58 @@ def ensure_indexed(settings: Settings, store=None) -> bool:  # noqa: ANN001
     found, _ = discover([bundled_corpus()], root=bundled_corpus().parent)
     index_files(found, store, build_chunker(settings, getattr(store, "embeddings", None)), build_library(settings))
     return True
+
+
+def is_default_location(settings: Settings) -> bool:
+    """Whether ``settings`` name the default index: the default ``data_dir`` and ``collection``."""
+    fields = Settings.model_fields
+    return (settings.collection == fields["collection"].default
+            and settings.data_dir.resolve() == fields["data_dir"].default.resolve())
+
+
+def require_index(settings: Settings, store=None) -> bool:  # noqa: ANN001
+    """The index check of ``ask``, ``serve`` and ``ui``: an empty index is filled only at the default location.
+
+    At the default location (:func:`is_default_location`) an empty index gets the bundled article,
+    so that a first run answers something. Anywhere else an empty index means a mistyped
+    ``--data-dir`` or collection name, or a missing ``assistant index`` run; answering from the
+    bundled article there would silently serve the wrong documents.
+
+    Returns:
+        True when the bundled article was indexed now, False when the index already held chunks.
+
+    Raises:
+        index.errors.EmptyIndexError: the index is empty and not at the default location; the
+            message names the data dir, the collection and the command to run.
+    """
+    from index.errors import EmptyIndexError
+
+    store = store if store is not None else build_store(settings)
+    if store.count() > 0:
+        return False
+    if not is_default_location(settings):
+        env = "" if settings.collection == Settings.model_fields["collection"].default else \
+            f"ASSISTANT_COLLECTION={settings.collection} "
+        raise EmptyIndexError(
+            f"no documents are indexed in data dir {str(settings.data_dir)!r}, collection {settings.collection!r}. "
+            f"Check --data-dir and the collection name for a typo, or index your documents first: "
+            f"`{env}assistant index FILE ... --data-dir {settings.data_dir}` (without FILE it indexes the bundled "
+            "article)."
+        )
+    return ensure_indexed(settings, store)
+
+
+def describe_sources(store, limit: int = 20) -> str:  # noqa: ANN001 - index.store.ChunkStore
+    """One line naming the indexed sources and their chunk counts, as ``serve`` and ``ui`` print at start.
+
+    Example: ``"2 sources, 10 chunks: a.txt (7 chunks), b.txt (3 chunks)"``.
+
+    Args:
+        store: The chunk store.
+        limit: Most source names listed; the rest are counted ("and 3 more").
+    """
+    counts = store.source_counts()
+    names = [f"{s} ({n} chunk{'s' if n != 1 else ''})" for s, n in list(counts.items())[:limit]]
+    more = f", and {len(counts) - limit} more" if len(counts) > limit else ""
+    total = sum(counts.values())
+    return f"{len(counts)} source{'s' if len(counts) != 1 else ''}, {total} chunks: {', '.join(names)}{more}"

@@ -370,12 +370,20 @@ def check_data_dir(settings: Settings) -> Check:
     return Check("data directory writable", "ok", str(d.resolve()))
 
 
+def _empty_index_fix(settings: Settings) -> str:
+    from assistant.composition import is_default_location
+
+    if is_default_location(settings):
+        return "none needed: ui, serve and ask index the bundled article on start (or run: assistant index FILE)"
+    return f"run: assistant index FILE ... --data-dir {settings.data_dir} (only the default location is filled on its own)"
+
+
 def check_index(settings: Settings) -> Check:
     """The index: present, its chunk count, built with the configured embedding model."""
     name = "index"
     if not (settings.persist_dir / "chroma.sqlite3").is_file():
         return Check(name, "warn", f"no index in {settings.persist_dir} yet",
-                     "none needed: ui, serve and ask index the bundled article on start (or run: assistant index FILE)")
+                     _empty_index_fix(settings))
     from assistant.composition import build_store
     from index.errors import EmbeddingMismatchError, ModelNotFoundError
 
@@ -391,7 +399,7 @@ def check_index(settings: Settings) -> Check:
                      "assistant index --rebuild")
     if count == 0:
         return Check(name, "warn", f"empty ({settings.persist_dir})",
-                     "none needed: ui, serve and ask index the bundled article on start (or run: assistant index FILE)")
+                     _empty_index_fix(settings))
     sources = store.sources()
     return Check(name, "ok", f"{count} chunks from {len(sources)} file(s), embedding model {store.model_id}")
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.names import check_collection_name
 
 LLMBackend = Literal["llamacpp", "fake", "openai", "ollama"]
 EmbeddingBackend = Literal["minilm", "fake"]
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
 
     Attributes:
         data_dir: Where the index, feedback and logs live.
-        collection: Chroma collection name.
+        collection: Chroma collection name (Chroma's rules: :func:`index.names.check_collection_name`).
         embedding_backend: ``minilm`` (offline all-MiniLM-L6-v2) or ``fake`` (tests).
         chunk_size: Maximum tokens per chunk (cl100k_base), from :data:`MIN_CHUNK_TOKENS` to what the
             embedding model reads whole (:func:`index.limits.max_chunk_tokens`: 254 for MiniLM, whose
@@ -112,7 +114,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid", validate_default=True)
 
     data_dir: Path = Path(".assistant")
-    collection: str = Field(default="passages", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+    collection: Annotated[str, AfterValidator(check_collection_name)] = "passages"
     embedding_backend: EmbeddingBackend = "minilm"
     chunk_size: int = 160
     chunk_overlap: int = Field(default=24, ge=0)

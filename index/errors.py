@@ -29,3 +29,20 @@ class EmbeddingMismatchError(IndexingError):
 
 class ModelNotFoundError(IndexingError):
     """A model file that must be installed by the install step is missing."""
+
+
+class StoreError(IndexingError):
+    """The chunk store cannot be read or written (damaged or truncated database, disk full).
+
+    The message names the store's directory and what to run (``assistant index --rebuild`` for a
+    damaged store); a failed write leaves the previously indexed version of every document served.
+    """
+
+
+class EmptyIndexError(IndexingError):
+    """The configured index holds no documents and is not the default location.
+
+    Only the default location (default ``data_dir`` and ``collection``) is filled with the bundled
+    article automatically; anywhere else an empty index means a wrong path or name, or a missing
+    ``assistant index`` run, and answering from it would be silently wrong.
+    """

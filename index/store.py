@@ -2,21 +2,44 @@
 
 The collection's metadata records the embedding model that built it; opening the store with another
 model raises :class:`EmbeddingMismatchError` instead of returning meaningless neighbours.
+
+Crash safety: a document's chunks are written to Chroma first, then recorded as complete in the
+:class:`index.manifest.Manifest` (one SQLite transaction, the commit point), and only then are the
+chunks of its previous version deleted. Every read serves only the chunks the manifest lists, so a
+run killed at any point leaves each document in its previous or its new complete version; the next
+run completes the work and deletes what the killed run left behind. A damaged database or a full
+disk is a :class:`StoreError` whose message says what to do.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import sqlite3
+import sys
 from dataclasses import dataclass
-from functools import cached_property
+from datetime import datetime, timezone
+from functools import cached_property, wraps
 from pathlib import Path
-
-from langchain_core.embeddings import Embeddings
+from typing import TYPE_CHECKING
 
 from index.chunking import Chunk
 from index.embeddings import embedding_model_id
-from index.errors import EmbeddingMismatchError
+from index.errors import EmbeddingMismatchError, IndexingError, StoreError
+from index.manifest import Manifest
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 DEFAULT_COLLECTION = "passages"
+
+#: Chunks embedded and written per Chroma upsert; bounds memory and the work an interrupted run loses.
+WRITE_BATCH = 32
+
+#: Test hook (documented in README, "Index crash safety"): ``after-batch-N`` or ``before-cleanup``.
+#: At that point of :meth:`ChunkStore.replace_source` the process prints ``PAUSED <point>`` to stderr
+#: and sleeps, so that a test can ``kill -9`` it at a known point of the write.
+PAUSE_ENV = "ASSISTANT_TEST_PAUSE_AT"
 
 
 @dataclass(frozen=True)
@@ -67,17 +90,103 @@ def _collection_names(client) -> set[str]:  # noqa: ANN001
     return {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
 
 
+def _disk_full(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "no space left" in text
+
+
+def _store_error(persist_dir: Path, exc: BaseException) -> StoreError:
+    """A :class:`StoreError` for ``exc`` raised by Chroma, SQLite or the file system, saying what to do."""
+    detail = (str(exc).strip().splitlines() or [""])[0][:200]
+    detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    if _disk_full(exc):
+        return StoreError(
+            f"no space left on the disk holding the index at {persist_dir} ({detail}). Free some space and "
+            "run the command again; every document indexed before is unchanged."
+        )
+    if isinstance(exc, OSError):  # the directory itself: missing parent, not a directory, no permission
+        return StoreError(
+            f"the index directory {persist_dir} cannot be used ({detail}). Give a writable directory with "
+            "--data-dir or ASSISTANT_DATA_DIR."
+        )
+    return StoreError(
+        f"the index at {persist_dir} cannot be read: it is damaged or truncated ({detail}). Rebuild it with "
+        f"`assistant index --rebuild [FILE ...] --data-dir {persist_dir.parent}` (the damaged copy is kept "
+        "beside it)."
+    )
+
+
+def _is_store_failure(exc: BaseException) -> bool:
+    from chromadb.errors import ChromaError
+
+    # pyo3's PanicException (a Rust panic inside Chroma) derives from BaseException, not Exception.
+    return isinstance(exc, (ChromaError, sqlite3.DatabaseError, OSError)) or type(exc).__name__ == "PanicException"
+
+
+def _guarded(fn):  # noqa: ANN001, ANN202
+    """Turn a Chroma, SQLite or file-system failure inside a store method into a :class:`StoreError`."""
+
+    @wraps(fn)
+    def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        try:
+            return fn(self, *args, **kwargs)
+        except IndexingError:
+            raise
+        except BaseException as exc:
+            if _is_store_failure(exc):
+                raise _store_error(self.persist_dir, exc) from exc
+            raise
+
+    return wrapper
+
+
+def _pause_point(name: str) -> None:
+    """The test hook of :data:`PAUSE_ENV`: stop here (print, then sleep) when the variable names ``name``."""
+    if os.environ.get(PAUSE_ENV) == name:
+        import time
+
+        print(f"PAUSED {name}", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+
 def drop_collection(persist_dir: str | Path, collection: str = DEFAULT_COLLECTION) -> bool:
     """Delete a collection whatever model built it (``assistant index --rebuild``).
 
     Returns:
         True when a collection was dropped, False when there was none.
+
+    Raises:
+        StoreError: the store cannot be opened (see :func:`set_aside_damaged`).
     """
-    client = _open_client(Path(persist_dir))
-    if collection not in _collection_names(client):
-        return False
-    client.delete_collection(collection)
-    return True
+    persist_dir = Path(persist_dir)
+    try:
+        client = _open_client(persist_dir)
+        dropped = collection in _collection_names(client)
+        if dropped:
+            client.delete_collection(collection)
+        Manifest(persist_dir).drop(collection)  # after Chroma: a kill in between is reported as damage
+        return dropped
+    except BaseException as exc:
+        if _is_store_failure(exc):
+            raise _store_error(persist_dir, exc) from exc
+        raise
+
+
+def set_aside_damaged(persist_dir: str | Path) -> Path:
+    """Move a store that cannot be opened out of the way, so that ``--rebuild`` can start afresh.
+
+    Nothing is deleted: the directory is renamed to ``chroma.damaged-<UTC time>`` beside it.
+
+    Returns:
+        The new path of the damaged directory.
+    """
+    from chromadb.api.client import SharedSystemClient
+
+    persist_dir = Path(persist_dir)
+    target = persist_dir.with_name(f"{persist_dir.name}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}")
+    persist_dir.rename(target)
+    SharedSystemClient.clear_system_cache()  # forget the client opened on the damaged files
+    return target
 
 
 class ChunkStore:
@@ -90,6 +199,8 @@ class ChunkStore:
         >>> store.search("Who invited him?", k=3)[0].score
         0.61
 
+    Only chunks of completely indexed documents are served (see the module docstring).
+
     Args:
         persist_dir: Directory of the Chroma database (created when missing).
         embeddings: The embedding backend; its ``model_id`` is recorded in the collection.
@@ -97,6 +208,7 @@ class ChunkStore:
 
     Raises:
         EmbeddingMismatchError: the existing collection was built with another embedding model.
+        StoreError: the database is damaged or truncated, or the disk is full.
     """
 
     def __init__(self, persist_dir: str | Path, embeddings: Embeddings, collection: str = DEFAULT_COLLECTION):
@@ -104,7 +216,18 @@ class ChunkStore:
         self.embeddings = embeddings
         self.collection_name = collection
         self.model_id = embedding_model_id(embeddings)
+        self._open()
+
+    @_guarded
+    def _open(self) -> None:
         self._check_model()
+        self._manifest = Manifest(self.persist_dir)
+        if not self._manifest.registered(self.collection_name):  # new, or built before manifests existed
+            self._manifest.register(self.collection_name, self._stored_by_source())
+        missing = len(self._served_ids() - self._stored_ids())
+        if missing:
+            raise _store_error(self.persist_dir, RuntimeError(
+                f"{missing} indexed chunks of collection {self.collection_name!r} are missing from Chroma"))
 
     @cached_property
     def _client(self):  # noqa: ANN202
@@ -138,65 +261,122 @@ class ChunkStore:
     def _collection(self):  # noqa: ANN202
         return self._vectorstore._collection
 
-    def count(self) -> int:
-        """Number of stored chunks."""
-        return self._collection.count()
+    def _documents(self) -> dict[str, list[str]]:
+        return self._manifest.documents(self.collection_name)
 
-    def ids(self, source: str | None = None) -> set[str]:
-        """Ids of stored chunks, all or of one source."""
+    def _served_ids(self) -> set[str]:
+        return {i for ids in self._documents().values() for i in ids}
+
+    def _stored_ids(self, source: str | None = None) -> set[str]:
+        """Ids Chroma holds, served or not (an interrupted run leaves unserved ones)."""
         got = self._collection.get(where={"source": source} if source else None, include=[])
         return set(got["ids"])
 
-    def sources(self) -> list[str]:
-        """Names of the indexed sources, sorted."""
+    def _stored_by_source(self) -> dict[str, list[str]]:
         got = self._collection.get(include=["metadatas"])
-        return sorted({m["source"] for m in got["metadatas"] or []})
+        out: dict[str, list[str]] = {}
+        for i, m in zip(got["ids"], got["metadatas"] or []):
+            out.setdefault(str(m["source"]), []).append(i)
+        return out
 
+    @_guarded
+    def count(self) -> int:
+        """Number of served chunks (those of completely indexed documents)."""
+        return sum(len(ids) for ids in self._documents().values())
+
+    @_guarded
+    def ids(self, source: str | None = None) -> set[str]:
+        """Ids of served chunks, all or of one source."""
+        docs = self._documents()
+        return set(docs.get(source, [])) if source else {i for ids in docs.values() for i in ids}
+
+    @_guarded
+    def sources(self) -> list[str]:
+        """Names of the completely indexed sources, sorted."""
+        return sorted(self._documents())
+
+    @_guarded
+    def source_counts(self) -> dict[str, int]:
+        """Chunks served per source, by source name (sorted)."""
+        return {s: len(ids) for s, ids in sorted(self._documents().items())}
+
+    @_guarded
     def replace_source(self, source: str, chunks: list[Chunk]) -> UpsertReport:
-        """Make the store hold exactly ``chunks`` for ``source``.
+        """Make the store serve exactly ``chunks`` for ``source``.
 
-        New chunks are embedded (their ``embed_text``: context and text) and upserted first, with
-        the text alone as the stored document; chunks of an older version of the source are
-        deleted after, so a failure while embedding leaves the old version in place. Chunks whose id
-        is already stored are not embedded again (ids hash the text, so equal id means equal text).
+        Order of writes: missing chunks are embedded (their ``embed_text``: context and text) and
+        upserted in batches of :data:`WRITE_BATCH`, with the text alone as the stored document; then
+        the manifest records the new chunk list (the commit point); then chunks of the older
+        version, and any left by an interrupted run, are deleted. A failure or a kill before the
+        commit point leaves the older version served; after it, the new one. Chunks whose id is
+        already stored are not embedded again (ids hash the text, so equal id means equal text).
 
         Args:
             source: Source name; every chunk must carry it.
             chunks: The chunks of the source's current text. Not mutated.
 
+        Returns:
+            Counts against the previously served version: chunks added, unchanged and removed.
+
         Raises:
             ValueError: a chunk belongs to another source, or two chunks share an id.
+            StoreError: Chroma or the disk failed (the older version is still served).
         """
         new_ids = [c.id for c in chunks]
         if len(set(new_ids)) != len(new_ids):
             raise ValueError(f"duplicate chunk ids for source {source!r}")
         if any(c.source != source for c in chunks):
             raise ValueError(f"every chunk must belong to source {source!r}")
-        old_ids = self.ids(source)
-        todo = [c for c in chunks if c.id not in old_ids]
-        if todo:
-            vectors = self.embeddings.embed_documents([c.embed_text for c in todo])
-            self._collection.upsert(ids=[c.id for c in todo], embeddings=vectors, documents=[c.text for c in todo],
-                                    metadatas=[c.metadata() for c in todo])
-        stale = sorted(old_ids - set(new_ids))
-        if stale:
-            self._collection.delete(ids=stale)
-        return UpsertReport(source=source, added=len(todo), unchanged=len(chunks) - len(todo), removed=len(stale))
+        served = set(self._documents().get(source, []))
+        present = self._stored_ids(source)
+        todo = [c for c in chunks if c.id not in present]
+        for n, start in enumerate(range(0, len(todo), WRITE_BATCH), 1):
+            batch = todo[start:start + WRITE_BATCH]
+            vectors = self.embeddings.embed_documents([c.embed_text for c in batch])
+            self._collection.upsert(ids=[c.id for c in batch], embeddings=vectors, documents=[c.text for c in batch],
+                                    metadatas=[c.metadata() for c in batch])
+            _pause_point(f"after-batch-{n}")
+        self._manifest.set_document(self.collection_name, source, new_ids)
+        _pause_point("before-cleanup")
+        leftovers = sorted(present - set(new_ids))
+        if leftovers:
+            self._collection.delete(ids=leftovers)
+        now = set(new_ids)
+        return UpsertReport(source=source, added=len(now - served), unchanged=len(now & served),
+                            removed=len(served - now))
 
+    @_guarded
     def delete_source(self, source: str) -> int:
-        """Delete every chunk of ``source``. Returns how many were deleted (0: none stored)."""
-        ids = sorted(self.ids(source))
-        self.delete(ids)
-        return len(ids)
+        """Stop serving ``source`` (the manifest forgets it first) and delete its chunks.
 
+        Returns:
+            How many chunks were served for it (0: none).
+        """
+        served = self._documents().get(source, [])
+        self._manifest.set_document(self.collection_name, source, [])
+        stored = sorted(self._stored_ids(source))
+        if stored:
+            self._collection.delete(ids=stored)
+        return len(served)
+
+    @_guarded
     def delete(self, ids: list[str]) -> None:
         """Delete chunks by id; ids that are not stored are ignored."""
-        if ids:
-            self._collection.delete(ids=list(ids))
+        if not ids:
+            return
+        gone = set(ids)
+        for source, listed in self._documents().items():
+            if gone & set(listed):
+                self._manifest.set_document(self.collection_name, source, [i for i in listed if i not in gone])
+        self._collection.delete(ids=list(ids))
 
+    @_guarded
     def all_chunks(self) -> list[StoredChunk]:
-        """Every stored chunk (score 0.0), in source and ordinal order; for lexical (BM25) indexing."""
-        got = self._collection.get(include=["documents", "metadatas"])
+        """Every served chunk (score 0.0), in source and ordinal order; for lexical (BM25) indexing."""
+        served = sorted(self._served_ids())
+        if not served:
+            return []
+        got = self._collection.get(ids=served, include=["documents", "metadatas"])
         chunks = [
             StoredChunk(id=i, source=str(m["source"]), ordinal=int(m["ordinal"]), start=int(m["start"]),
                         end=int(m["end"]), text=d, score=0.0, context=str(m.get("context") or ""))
@@ -204,8 +384,10 @@ class ChunkStore:
         ]
         return sorted(chunks, key=lambda c: (c.source, c.ordinal))
 
+    @_guarded
     def similarities(self, query: str, ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of ``query`` to each stored chunk in ``ids`` (missing ids are left out)."""
+        """Cosine similarity of ``query`` to each served chunk in ``ids`` (other ids are left out)."""
+        ids = sorted(set(ids) & self._served_ids())
         return self._retrying(self._similarities, query, ids) if ids else {}
 
     def _similarities(self, query: str, ids: list[str]) -> dict[str, float]:
@@ -232,14 +414,18 @@ class ChunkStore:
         if client is not None:
             client.close()
 
+    @_guarded
     def search(self, query: str, k: int) -> list[StoredChunk]:
-        """The ``k`` chunks most similar to ``query``, most similar first.
+        """The ``k`` served chunks most similar to ``query``, most similar first.
 
         If the query fails because another process changed the index, the store is reopened
         (:meth:`reopen`) and the query is tried once more.
 
         Returns:
-            Up to ``k`` chunks with cosine similarity scores (fewer when the store holds fewer).
+            Up to ``k`` chunks with cosine similarity scores (fewer when the store serves fewer).
+
+        Raises:
+            StoreError: the database cannot be read.
         """
         return self._retrying(self._search, query, k)
 
@@ -253,9 +439,12 @@ class ChunkStore:
             return fn(*args)
 
     def _search(self, query: str, k: int) -> list[StoredChunk]:
-        if self.count() == 0:
+        served = self._served_ids()
+        if not served:
             return []
-        hits = self._vectorstore.similarity_search_with_score(query, k=k)
+        # Chunks of an interrupted run are stored but not served: fetch enough to still find k served ones.
+        unserved = max(self._collection.count() - len(served), 0)
+        hits = self._vectorstore.similarity_search_with_score(query, k=k + unserved)
         return [
             StoredChunk(
                 id=str(doc.id),
@@ -268,4 +457,5 @@ class ChunkStore:
                 context=str(doc.metadata.get("context") or ""),
             )
             for doc, distance in hits
-        ]
+            if str(doc.id) in served
+        ][:k]

@@ -76,3 +76,34 @@ def dev_questions() -> list[dict]:
     if not DEV_QUESTIONS.is_file():
         pytest.fail(f"{DEV_QUESTIONS} not found: the shared/ folder must sit beside the project")
     return [json.loads(line) for line in DEV_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture
+def read_until():
+    """``read_until(proc, done, timeout)``: lines of ``proc.stdout`` until ``done(line)``; fails the test on exit or timeout.
+
+    A reader thread feeds a queue, so a line already buffered is never missed (``select`` on the pipe
+    cannot see Python's buffer).
+    """
+    import queue
+    import threading
+    import time
+
+    def _read(proc, done, timeout: float) -> list[str]:  # noqa: ANN001
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in iter(proc.stdout.readline, "")] + [lines.put(None)],
+                         daemon=True).start()
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                pytest.fail(f"no expected line in {timeout:.0f} s: {''.join(seen)[-2000:]}")
+            if line is None:
+                pytest.fail(f"the process ended (exit {proc.wait()}) before the expected line: {''.join(seen)[-2000:]}")
+            seen.append(line)
+            if done(line):
+                return [x.rstrip("\n") for x in seen]
+
+    return _read

@@ -22,7 +22,7 @@ def run(tmp_path: Path, monkeypatch):
     return _run
 
 
-FAKE = ("--llm", "fake", "--data-dir", "data")
+FAKE = ("--llm", "fake")  # the default data dir (.assistant in the test's working directory)
 
 
 def test_ask_json_has_the_documented_fields(run) -> None:
@@ -53,7 +53,7 @@ def test_empty_question_exits_2_without_a_model_call(run, question: str) -> None
     r = run("ask", *FAKE, "--embedding", "fake", question)
     assert r.exit_code == 2
     assert "question is empty" in r.stderr
-    assert not Path("data/chroma").exists()  # nothing was even indexed
+    assert not Path(".assistant/chroma").exists()  # nothing was even indexed
 
 
 def test_a_1mb_question_is_refused_with_the_limit(run) -> None:
@@ -93,7 +93,7 @@ def test_index_is_idempotent_and_bad_files_leave_it_unchanged(run, tmp_path: Pat
 
 def test_embedding_mismatch_is_a_clear_error(run) -> None:
     assert run("index", "--data-dir", "data", "--embedding", "fake").exit_code == 0
-    r = run("ask", *FAKE, "--embedding", "minilm", "Who invited him?")
+    r = run("ask", *FAKE, "--data-dir", "data", "--embedding", "minilm", "Who invited him?")
     assert r.exit_code == 1
     assert "--rebuild" in r.stderr
     r = run("index", "--rebuild", "--data-dir", "data", "--embedding", "minilm")

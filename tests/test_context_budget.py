@@ -100,7 +100,10 @@ def test_real_model_answers_within_its_window(tmp_path) -> None:
     """Before: ValueError "Requested tokens (2372) exceed context window of 2048"."""
     from assistant.settings import load_settings
 
-    settings = load_settings(data_dir=tmp_path / "data", answer_mode="generative", chunk_size=512, chunk_overlap=0)
+    # the largest chunk_size MiniLM reads whole is 254, whose three evidence sentences fit 2048 tokens:
+    # a 768-token window (chunk_size up to 138 for it) is what overflows now
+    settings = load_settings(data_dir=tmp_path / "data", answer_mode="generative", n_ctx=768, chunk_size=138,
+                             chunk_overlap=0)
     a = build_assistant(settings, store=_indexed(settings, tmp_path))
     answer = a.ask(QUESTION)
     assert answer.evidence_dropped >= 1

@@ -126,6 +126,12 @@ def test_no_command_reaches_outside_the_machine(strace: str, tmp_path: Path, dev
         "serve": ["serve", "--port", str(serve_port)],
         "ui": ["ui", "--port", str(ui_port)],
     }
+    # ask/serve/ui serve only an index that exists outside the default location: build one, then copy it
+    built = subprocess.run([sys.executable, "-m", "assistant.cli", "index", "--data-dir", str(tmp_path / "base")],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    for name in ("ask", "serve", "ui"):
+        shutil.copytree(tmp_path / "base", tmp_path / name)
     procs: dict[str, subprocess.Popen] = {}
     start = time.monotonic()
     served = start

@@ -71,9 +71,14 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 def ui_server(data_dir: Path, *args: str, answer_mode: str = "generative") -> Iterator[str]:
     """Run ``assistant ui`` on a free port until the block ends; yields its URL.
 
+    A ``data_dir`` that does not exist yet is filled with the bundled article first.
+
     ``answer_mode`` defaults to ``generative`` so that the scripted model streams its answers (the
     product's default, ``extractive``, answers without a model: ``test_default_configuration...``).
     """
+    if not data_dir.exists():  # only the default location gets the bundled article on its own
+        indexed = _cli("index", "--data-dir", str(data_dir))
+        assert indexed.returncode == 0, indexed.stderr
     port = _free_port()
     log_path = data_dir.parent / f"ui-{port}.log"
     with open(log_path, "w") as log:
