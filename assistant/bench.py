@@ -331,9 +331,9 @@ def write_charts(result: dict, out: Path) -> list[str]:
               "rss": lambda r: r["rss_mb"], "disk": lambda r: r["disk_mb"]}
     for name, get in curves.items() if rows else ():
         fig, ax = plt.subplots()
-        ax.plot([r["size"] for r in rows], [get(r) or 0 for r in rows], marker="o")
+        ax.plot([r["indexed"] for r in rows], [get(r) or 0 for r in rows], marker="o")  # chunks actually stored
         ax.set_xscale("log")
-        ax.set_xlabel("chunks")
+        ax.set_xlabel("chunks indexed")
         ax.set_ylabel(name)
         fig.savefig(out / f"{name}.png")
         written.append(f"{name}.png")

@@ -66,6 +66,8 @@ def test_bench_reports_every_scale_figure_at_each_size(bench_run: tuple[object, 
         assert r["rss_mb"] > 0 and r["disk_mb"] > 0
     assert rows[0]["step_chunks"] == 100 and rows[1]["step_chunks"] == 100  # the second size adds, not redoes
     assert data["corpus"]["files_read"] >= 1 and data["meta"]["load_before"]
+    if isinstance(data["charts"], list):  # matplotlib installed: one PNG per curve
+        assert set(data["charts"]) == {"answers.png", "retrieval.png", "throughput.png", "rss.png", "disk.png"}
 
 
 def test_bench_refuses_bad_sizes_with_a_clear_error(tmp_path: Path) -> None:
