@@ -317,10 +317,12 @@ def doctor(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = Non
 
 def _register_subcommands() -> None:
     from assistant.evaluation.cli import register as register_eval
+    from assistant.bench import register as register_bench
     from assistant.feedback.cli import register as register_feedback
 
     register_eval(app)
     register_feedback(app)
+    register_bench(app)
 
 
 _register_subcommands()

@@ -1,0 +1,438 @@
+"""``assistant bench``: the assistant against a plain LangChain RAG chain, and the index at scale.
+
+One run measures, on this machine:
+
+- **Answers.** For each answer mode (default extractive, auto, generative) and for a plain LangChain
+  RAG chain over the *same* Chroma collection, embeddings and chat model (``build_llm(settings)``,
+  same sampling settings), p50/p95 of time to first output and of total time per question, and the
+  ratio assistant / plain chain. First output is, for the assistant, the first ``sentence`` event of
+  :meth:`assistant.service.Assistant.stream` (a verified sentence, what the user first sees; the
+  ``final`` event when it abstains), and for the chain the first non-empty chunk of ``chain.stream``.
+  The model's own first token (``Answer.timings.first_token_s``, counted from the model call) is
+  reported beside it when the mode calls the model.
+- **Scale.** At each corpus size (chunks of a real text corpus, e.g. Debian's ``python3-doc`` HTML
+  extracted with BeautifulSoup and split by the project's chunker): indexing throughput
+  (chunks/s; share of indexing time spent embedding), retrieval latency p50/p95 of the hybrid
+  retriever and of the dense search alone, process RSS (``VmRSS``/``VmHWM`` of ``/proc/self/status``)
+  and the store's size on disk. Each size is indexed into its own temporary store; indexing stops at
+  ``--max-index-seconds`` and the full time is then extrapolated (labelled ``extrapolated``).
+
+All figures go to a JSON file (``--out``), with charts (PNG) when matplotlib is installed.
+Percentiles: :func:`assistant.evaluation.stats.percentile` (linear interpolation).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from langchain_core.embeddings import Embeddings
+
+DEFAULT_QUESTIONS = Path("../shared/eval/dev-questions.jsonl")
+DEFAULT_CORPUS = Path("/usr/share/doc/python3/html")
+CORPUS_SUFFIXES = {".html", ".htm", ".txt", ".md", ".rst", ".py"}
+PLAIN_PROMPT = ("Answer from the passages below. If they do not contain the answer, say so.\n\n"
+                "{context}\n\nQuestion: {question}")
+MODES = ("extractive", "auto", "generative")
+
+
+def _spread(values: list[float]) -> dict:
+    """``{"n", "p50", "p95"}`` of ``values`` in seconds (``None`` percentiles when empty)."""
+    from assistant.evaluation.stats import percentile
+
+    return {"n": len(values), "p50": percentile(values, 50) if values else None,
+            "p95": percentile(values, 95) if values else None}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def memory_mb() -> dict:
+    """This process's resident memory now and at its peak, in MB (``/proc/self/status``; None elsewhere)."""
+    out = {"rss_mb": None, "peak_rss_mb": None}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out["rss_mb" if key == "VmRSS" else "peak_rss_mb"] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return out
+
+
+def disk_mb(path: Path) -> float:
+    """Bytes of every file under ``path``, in MB."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+class TimedEmbeddings(Embeddings):
+    """Wraps an embedding backend and adds up the seconds spent in ``embed_documents``."""
+
+    def __init__(self, inner: Embeddings):
+        self.inner = inner
+        self.model_id = getattr(inner, "model_id", type(inner).__name__)
+        self.seconds = 0.0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        t = time.perf_counter()
+        try:
+            return self.inner.embed_documents(texts)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+# -- answers ----------------------------------------------------------------------------------------
+
+def plain_chain(settings, store, llm):  # noqa: ANN001, ANN201 - a LangChain runnable
+    """``{"context": retriever | format, "question": passthrough} | prompt | llm | parser`` over the
+    store's Chroma collection (top 4 by cosine similarity), with no verification."""
+    from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_core.runnables import RunnablePassthrough
+
+    vectors = Chroma(collection_name=settings.collection, embedding_function=store.embeddings,
+                     persist_directory=str(settings.persist_dir.resolve()),
+                     client_settings=ChromaSettings(anonymized_telemetry=False))
+    retriever = vectors.as_retriever(search_kwargs={"k": 4})
+
+    def format_docs(docs) -> str:  # noqa: ANN001
+        return "\n\n".join(d.page_content for d in docs)
+
+    prompt = ChatPromptTemplate.from_messages([("human", PLAIN_PROMPT)])
+    return {"context": retriever | format_docs, "question": RunnablePassthrough()} | prompt | llm | StrOutputParser()
+
+
+def time_plain(chain, questions: list[str]) -> dict:  # noqa: ANN001
+    """First non-empty chunk and total seconds of ``chain.stream`` per question."""
+    first, total = [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        t_first = None
+        for piece in chain.stream(q):
+            if t_first is None and piece:
+                t_first = time.perf_counter() - t0
+        total.append(time.perf_counter() - t0)
+        first.append(t_first if t_first is not None else total[-1])
+    return {"first_output_s": _spread(first), "total_s": _spread(total), "samples": {"first": first, "total": total}}
+
+
+def time_assistant(assistant, questions: list[str]) -> dict:  # noqa: ANN001
+    """First ``sentence`` event (else ``final``), total, and model first token seconds per question."""
+    first, total, model_first = [], [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        t_first = None
+        answer = None
+        for event in assistant.stream(q):
+            if t_first is None and event.kind in ("sentence", "final"):
+                t_first = time.perf_counter() - t0
+            if event.kind == "final":
+                answer = event.answer
+        total.append(time.perf_counter() - t0)
+        first.append(t_first)
+        if answer is not None and answer.timings.first_token_s is not None:
+            model_first.append(answer.timings.first_token_s)
+    return {"first_output_s": _spread(first), "total_s": _spread(total), "model_first_token_s": _spread(model_first),
+            "samples": {"first": first, "total": total}}
+
+
+def bench_answers(settings, questions: list[str], modes: list[str]) -> dict:  # noqa: ANN001
+    """Time every mode and the plain chain on ``questions`` over the index in ``settings.data_dir``."""
+    from assistant.composition import build_assistant, build_store, ensure_indexed
+    from assistant.llm import build_llm
+
+    store = build_store(settings)
+    ensure_indexed(settings, store)
+    llm = build_llm(settings)
+    chain = plain_chain(settings, store, llm)
+    assistant = build_assistant(settings, store=store, llm=llm)
+    chain.invoke(questions[0])  # warm-up, untimed: model load, first embedding, lexical index, evidence ranker
+    assistant.settings = settings.model_copy(update={"answer_mode": "extractive"})
+    for _ in assistant.stream(questions[0]):
+        pass
+    out: dict = {"plain_chain": time_plain(chain, questions)}
+    for mode in modes:
+        assistant.settings = settings.model_copy(update={"answer_mode": mode})
+        out[mode] = time_assistant(assistant, questions)
+    plain = out["plain_chain"]
+    for mode in modes:
+        out[mode]["ratio_to_plain"] = {
+            f"{what}_{p}": _ratio(out[mode][what][p], plain[what][p])
+            for what in ("first_output_s", "total_s") for p in ("p50", "p95")}
+    return out
+
+
+# -- scale ------------------------------------------------------------------------------------------
+
+def corpus_text(path: Path) -> str:
+    """Plain text of a corpus file: HTML through BeautifulSoup (scripts, styles, navigation dropped)."""
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix.lower() not in (".html", ".htm"):
+        return raw
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(raw, "html.parser")
+    for tag in soup(["script", "style", "nav", "header", "footer"]):
+        tag.decompose()
+    for tag in soup.select("div.related, div.sphinxsidebar, div.footer"):
+        tag.decompose()
+    for tag in soup.select("a.headerlink"):
+        tag.decompose()
+    body = soup.select_one("div.body") or soup
+    lines = (" ".join(line.split()) for line in body.get_text().splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def corpus_chunks(corpus: Path, chunker, limit: int) -> tuple[list, dict]:  # noqa: ANN001
+    """Up to ``limit`` chunks of the corpus files (sorted paths), and what was read.
+
+    Raises:
+        typer.BadParameter: the corpus folder holds no readable text file.
+    """
+    from index.loader import has_visible_text
+
+    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES)
+    chunks: list = []
+    used = 0
+    t0 = time.perf_counter()
+    for f in files:
+        text = corpus_text(f)
+        if not has_visible_text(text):
+            continue
+        used += 1
+        chunks.extend(chunker.split(str(f.relative_to(corpus)), text))
+        if len(chunks) >= limit:
+            break
+    if not chunks:
+        raise typer.BadParameter(f"{corpus} holds no text file ({', '.join(sorted(CORPUS_SUFFIXES))}); "
+                                 "give --corpus a folder of documents (e.g. apt-get install python3-doc).")
+    return chunks[:limit], {"path": str(corpus), "files_read": used, "files_found": len(files),
+                            "chunks": min(len(chunks), limit), "chunking_s": time.perf_counter() - t0}
+
+
+def _time_retrieval(store, settings, queries: list[str]) -> dict:  # noqa: ANN001
+    """Hybrid (dense + BM25) and dense-only retrieval seconds per query; the first hybrid query,
+    which builds the in-memory BM25 index, is reported apart."""
+    from assistant.retrieval import HybridRetriever
+
+    retriever = HybridRetriever(store)
+    t = time.perf_counter()
+    retriever.search(queries[0], settings.top_k)
+    first_query_s = time.perf_counter() - t
+    hybrid, dense = [], []
+    for q in queries:
+        t = time.perf_counter()
+        retriever.search(q, settings.top_k)
+        hybrid.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        store.search(q, settings.top_k)
+        dense.append(time.perf_counter() - t)
+    return {"first_query_s": first_query_s, "hybrid_s": _spread(hybrid), "dense_s": _spread(dense)}
+
+
+def bench_scale(chunks: list, sizes: list[int], settings, queries: list[str], work: Path,  # noqa: ANN001
+                budget_s: float, echo=None) -> list[dict]:  # noqa: ANN001
+    """Index ``chunks`` into one fresh store under ``work`` up to each size in turn (ascending), and
+    measure at each: indexing of that step, retrieval, RSS, disk.
+
+    Indexing goes through :meth:`index.store.ChunkStore.replace_source` (embed, then upsert), one
+    source at a time, with every chunk of the source up to the size (chunks stored at an earlier
+    size are not embedded again). Once ``budget_s`` seconds of indexing have passed, indexing stops;
+    the row says how many chunks were indexed and the time the full size would take at the rate
+    measured so far (``extrapolated_index_s``), and later sizes are not measured.
+    """
+    from index.embeddings import build_embeddings
+    from index.store import ChunkStore
+
+    emb = TimedEmbeddings(build_embeddings(settings.embedding_backend))
+    persist = work / "scale-chroma"
+    store = ChunkStore(persist, emb, settings.collection)
+    rows: list[dict] = []
+    spent = 0.0
+    done = 0
+    for size in sizes:
+        part = chunks[:size]
+        by_source: dict[str, list] = {}
+        for c in part:
+            by_source.setdefault(c.source, []).append(c)
+        todo = list(dict.fromkeys(c.source for c in part[done:]))
+        embed_before, t0 = emb.seconds, time.perf_counter()
+        for source in todo:
+            store.replace_source(source, by_source[source])
+            if spent + time.perf_counter() - t0 > budget_s and source != todo[-1]:
+                break
+        step_s = time.perf_counter() - t0
+        spent += step_s
+        step_chunks = store.count() - done
+        done += step_chunks
+        embed_s = emb.seconds - embed_before
+        rate = step_chunks / step_s if step_s else None
+        complete = done >= len(part)
+        rows.append({"size": size, "available": len(part), "indexed": done, "complete": complete,
+                     "step_chunks": step_chunks, "step_index_s": step_s, "step_embed_s": embed_s,
+                     "chunks_per_s": rate, "embed_share": embed_s / step_s if step_s else None,
+                     "extrapolated_index_s": None if complete or not rate else len(part) / rate,
+                     "retrieval": _time_retrieval(store, settings, queries), **memory_mb(), "disk_mb": disk_mb(persist)})
+        if echo:
+            echo(rows[-1])
+        if not complete:
+            break
+    store.reopen()  # closes the client
+    return rows
+
+
+
+# -- report -----------------------------------------------------------------------------------------
+
+def write_charts(result: dict, out: Path) -> list[str]:
+    """One PNG per curve (answer latency by pipeline; retrieval, throughput, RSS and disk by size).
+
+    Returns:
+        The files written; empty when matplotlib is not installed.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    answers = result.get("answers") or {}
+    if answers:
+        names = list(answers)
+        fig, ax = plt.subplots()
+        for i, what in enumerate(("first_output_s", "total_s")):
+            ax.bar([j + 0.4 * i for j in range(len(names))], [answers[n][what]["p50"] or 0 for n in names], 0.4,
+                   label=f"{what} p50")
+        ax.set_xticks([j + 0.2 for j in range(len(names))], names)
+        ax.set_ylabel("seconds")
+        ax.legend()
+        fig.savefig(out / "answers.png")
+        written.append("answers.png")
+        plt.close(fig)
+    rows = result.get("scale") or []
+    curves = {"retrieval": lambda r: r["retrieval"]["hybrid_s"]["p50"], "throughput": lambda r: r["chunks_per_s"],
+              "rss": lambda r: r["rss_mb"], "disk": lambda r: r["disk_mb"]}
+    for name, get in curves.items() if rows else ():
+        fig, ax = plt.subplots()
+        ax.plot([r["indexed"] for r in rows], [get(r) or 0 for r in rows], marker="o")  # chunks actually stored
+        ax.set_xscale("log")
+        ax.set_xlabel("chunks indexed")
+        ax.set_ylabel(name)
+        fig.savefig(out / f"{name}.png")
+        written.append(f"{name}.png")
+        plt.close(fig)
+    return written
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _scale_line(r: dict) -> str:
+    h = r["retrieval"]["hybrid_s"]
+    return (f"{r['size']:>7} chunks: indexed {r['indexed']}{'' if r['complete'] else ' (stopped at the time budget)'}"
+            f", {_f(r['chunks_per_s'])} chunks/s, embedding {_f(r['embed_share'])} of indexing time"
+            + ("" if r["complete"] else f", extrapolated time for all {r['size']}: {_f(r['extrapolated_index_s'])} s")
+            + f"; hybrid retrieval p50/p95 {_f(h['p50'])}/{_f(h['p95'])} s (first query {_f(r['retrieval']['first_query_s'])} s)"
+            f"; RSS {_f(r['rss_mb'])} MB (peak {_f(r['peak_rss_mb'])}), disk {_f(r['disk_mb'])} MB")
+
+
+def summary(result: dict) -> str:
+    """The figures as plain text lines."""
+    lines = [f"load average before {result['meta']['load_before']}, after {result['meta']['load_after']}"]
+    for name, r in (result.get("answers") or {}).items():
+        ratio = r.get("ratio_to_plain", {})
+        lines.append(f"{name:12} n={r['total_s']['n']} first output p50/p95 {_f(r['first_output_s']['p50'])}/"
+                     f"{_f(r['first_output_s']['p95'])} s, total {_f(r['total_s']['p50'])}/{_f(r['total_s']['p95'])} s"
+                     + (f"; assistant/plain p50 first {_f(ratio.get('first_output_s_p50'))}, "
+                        f"total {_f(ratio.get('total_s_p50'))}" if ratio else ""))
+    lines.extend(_scale_line(r) for r in result.get("scale") or [])
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``bench`` command to ``app``."""
+
+    @app.command()
+    def bench(
+        questions: Annotated[Path, typer.Option("--questions", help="JSON Lines question set.")] = DEFAULT_QUESTIONS,
+        limit: Annotated[int, typer.Option("--limit", min=1, help="First N questions for the answer timings.")] = 10,
+        modes: Annotated[str, typer.Option("--modes", help="Answer modes, comma-separated.")] = ",".join(MODES),
+        corpus: Annotated[Path, typer.Option("--corpus", help="Folder of documents for the scale runs.")] = DEFAULT_CORPUS,
+        sizes: Annotated[str, typer.Option("--sizes", help="Corpus sizes in chunks, comma-separated.")] = "1000,10000",
+        queries: Annotated[int, typer.Option("--queries", min=2, help="Retrieval queries per size.")] = 40,
+        max_index_seconds: Annotated[float, typer.Option(
+            "--max-index-seconds", help="Stop indexing a size after this long and extrapolate.")] = 300.0,
+        skip_answers: Annotated[bool, typer.Option("--skip-answers", help="Only the scale runs.")] = False,
+        out: Annotated[Optional[Path], typer.Option("--out", help="Folder for bench.json and charts "
+                                                    "(default artifacts/bench/<UTC time>).")] = None,
+        data_dir: Annotated[Optional[Path], typer.Option(
+            "--data-dir", help="Index for the answer timings (default: a temporary one with the bundled article).")] = None,
+        profile: Annotated[Optional[str], typer.Option("--profile", help="Settings profile name or TOML file.")] = None,
+        llm: Annotated[Optional[str], typer.Option("--llm", help="LLM backend.")] = None,
+        embedding: Annotated[Optional[str], typer.Option("--embedding", help="Embedding backend.")] = None,
+    ) -> None:
+        """Time the assistant against a plain LangChain RAG chain, and indexing/retrieval at several corpus sizes."""
+        from assistant.cli import _fail, _known_errors, _settings
+        from assistant.evaluation.dataset import DatasetError, load_questions
+
+        try:
+            size_list = sorted({int(s) for s in sizes.split(",") if s.strip()})
+        except ValueError:
+            raise typer.BadParameter(f"--sizes {sizes!r}: give chunk counts like 1000,10000") from None
+        mode_list = [m.strip() for m in modes.split(",") if m.strip()]
+        if bad := [m for m in mode_list if m not in ("extractive", "auto", "generative", "select")]:
+            raise typer.BadParameter(f"--modes: unknown {bad}; choose from extractive, auto, generative, select")
+        try:
+            qs = [q.question for q in load_questions(questions).questions]
+        except DatasetError as exc:
+            raise typer.BadParameter(f"--questions: {exc}") from None
+        out = out or Path("artifacts/bench") / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        out.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
+        settings = _settings(profile, data_dir=data_dir or work / "answers", llm_backend=llm, embedding_backend=embedding)
+        result: dict = {"meta": {
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "load_before": os.getloadavg(),
+            "cpus": os.cpu_count(), "machine": platform.platform(), "python": platform.python_version(),
+            "questions": str(questions), "limit": limit, "sizes": size_list,
+            "first_output": "assistant: first 'sentence' event of Assistant.stream (else 'final'); "
+                            "plain chain: first non-empty chunk of chain.stream; seconds from the call",
+            "settings": settings.model_dump(mode="json", include={"llm_backend", "embedding_backend", "n_threads",
+                                                                  "temperature", "max_tokens", "top_k", "chunk_size"}),
+        }}
+        try:
+            from assistant.composition import build_chunker
+
+            result["scale"] = []
+            if size_list:
+                chunks, result["corpus"] = corpus_chunks(corpus, build_chunker(settings), max(size_list))
+                result["scale"] = bench_scale(chunks, size_list, settings, qs[:queries], work, max_index_seconds,
+                                              echo=lambda row: typer.echo(_scale_line(row), err=True))
+            if not skip_answers:
+                result["answers"] = bench_answers(settings, qs[:limit], mode_list)
+        except _known_errors() as exc:
+            raise _fail(str(exc)) from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        result["meta"]["load_after"] = os.getloadavg()
+        result["charts"] = write_charts(result, out) or "matplotlib is not installed: no charts"
+        (out / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        typer.echo(summary(result))
+        typer.echo(f"Wrote {out / 'bench.json'}")
