@@ -160,6 +160,9 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and nothing here may reach
     # an outside host. The schema stays at /openapi.json.
     app = FastAPI(title="Grounded assistant", version="0.1.0", docs_url=None, redoc_url=None)
+    from assistant.security import secure  # here: assistant.security imports ApiError from this module
+
+    secure(app, settings)  # keys, rate limit, CORS, Host check, JSON-only bodies, body size
 
     def error_response(err: ApiError) -> JSONResponse:
         return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
@@ -291,12 +294,16 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
     Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created.
 
     Raises:
+        InsecureBindError: ``host`` is not loopback and no ``api_keys`` are set (checked first).
         AddressInUseError: the host/port cannot be bound (checked before any model is loaded).
     """
     import uvicorn
 
     from assistant.composition import build_assistant, build_store, ensure_indexed
 
+    from assistant.security import check_bind
+
+    check_bind(settings)
     _check_port_free(settings.host, settings.port)
     store = build_store(settings)
     assistant = build_assistant(settings, store=store)
