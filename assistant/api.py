@@ -13,6 +13,9 @@ Endpoints (all JSON use the models of :mod:`assistant.models`):
   the question waits for the model, n-th in line), ``sentence``, ``final`` (the Answer JSON) and,
   when answering fails after the stream started, ``error`` (the error body below). The status line
   is sent once the question has its place in the model's line, so a full line is a real 503.
+- ``POST /v1/chat/completions``, ``GET /v1/models``: OpenAI-compatible (:mod:`assistant.openai_compat`).
+
+Keys, rate limit, CORS, Host check and body rules: :mod:`assistant.security`.
 
 Every error, from every endpoint, is JSON ``{"status": int, "error": str, "message": str}`` whose
 message says what to do: 404/405 (no such endpoint or method), 422 (bad body or question), 503 (the
@@ -36,7 +39,7 @@ from starlette.requests import Request  # at module level: FastAPI resolves the 
 
 from assistant.generation_queue import QueueFullError
 from assistant.llm import REMOTE_BACKENDS, BackendMonitor, backend_failure, probe, remote_url
-from assistant.service import Assistant, QuestionError, Turn
+from assistant.service import Assistant, QuestionError, StreamEvent, Turn
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,10 @@ class AskRequest(BaseModel):
     history: list[TurnIn] = Field(default_factory=list)
 
 
+#: Endpoints of the OpenAI-compatible API, whose errors OpenAI clients read (:meth:`ApiError.body`).
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/models"})
+
+
 class ApiError(Exception):
     """A failure to answer with a JSON error body.
 
@@ -73,9 +80,18 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.message, self.headers, self.extra = status, message, headers or {}, extra
 
-    def body(self) -> dict:
-        """The JSON error body."""
-        return {"status": self.status, "error": HTTPStatus(self.status).phrase, "message": self.message, **self.extra}
+    def body(self, openai: bool = False) -> dict:
+        """The JSON error body; ``openai``: with ``error`` an object ``{"message", "type", "code"}``, the
+        shape OpenAI clients read their error message from."""
+        phrase = HTTPStatus(self.status).phrase
+        error = {"message": self.message, "type": phrase, "code": self.status} if openai else phrase
+        return {"status": self.status, "error": error, "message": self.message, **self.extra}
+
+    def response(self, path: str = ""):  # noqa: ANN201 - a JSONResponse
+        """The JSON response (OpenAI-shaped body on :data:`OPENAI_PATHS`)."""
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(self.body(openai=path in OPENAI_PATHS), status_code=self.status, headers=self.headers)
 
 
 def api_error(exc: BaseException, settings: Settings) -> ApiError:
@@ -93,6 +109,27 @@ def api_error(exc: BaseException, settings: Settings) -> ApiError:
     log.error("answering failed", exc_info=exc)
     return ApiError(500, f"The assistant failed to answer ({type(exc).__name__}). The details are in the server "
                          "log; try again, and report the question if it fails again.")
+
+
+def start_stream(stream: Iterator[StreamEvent], settings: Settings) -> list[StreamEvent]:
+    """Read a stream up to the model's line, before the status line is sent, so that a full line is a
+    real 503 (and a bad question a 422): then the question is waiting, running or answered.
+
+    Returns:
+        The events read, to send first.
+
+    Raises:
+        ApiError: answering failed before that point.
+    """
+    head = []
+    try:
+        for ev in stream:
+            head.append(ev)
+            if ev.kind in ("queued", "progress", "sentence", "final"):
+                break
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
+        raise api_error(exc, settings) from None
+    return head
 
 
 class BackendHealth:
@@ -130,13 +167,14 @@ def _iso(t: float | None) -> str | None:
     return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def _validation_message(errors: list[dict]) -> str:
+def _validation_message(errors: list[dict], path: str = "") -> str:
     parts = []
     for e in errors:
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {e.get('msg', 'invalid')}")
-    return ("Invalid request: " + "; ".join(parts) + '. Send JSON like {"question": "Who signed the agreement?", '
-            '"history": []} with Content-Type: application/json.')
+    example = ('{"messages": [{"role": "user", "content": "Who signed the agreement?"}]}'
+               if path.endswith("/chat/completions") else '{"question": "Who signed the agreement?", "history": []}')
+    return f"Invalid request: {'; '.join(parts)}. Send JSON like {example} with Content-Type: application/json."
 
 
 def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0):  # noqa: ANN201 - FastAPI
@@ -164,32 +202,30 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
 
     secure(app, settings)  # keys, rate limit, CORS, Host check, JSON-only bodies, body size
 
-    def error_response(err: ApiError) -> JSONResponse:
-        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
-
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc)
+        return exc.response(request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            message = (f"No endpoint {request.url.path}. The API has GET /v1/health, POST /v1/ask and "
-                       "POST /v1/ask/stream (schema: GET /openapi.json).")
+            message = (f"No endpoint {request.url.path}. The API has GET /v1/health, POST /v1/ask, "
+                       "POST /v1/ask/stream, POST /v1/chat/completions and GET /v1/models "
+                       "(schema: GET /openapi.json).")
         elif exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "another method")
             message = f"{request.method} is not allowed on {request.url.path}; use {allowed}."
         else:
             message = str(exc.detail)
-        return error_response(ApiError(exc.status_code, message, dict(exc.headers or {})))
+        return ApiError(exc.status_code, message, dict(exc.headers or {})).response(request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(ApiError(422, _validation_message(list(exc.errors()))))
+        return ApiError(422, _validation_message(list(exc.errors()), request.url.path)).response(request.url.path)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return error_response(api_error(exc, settings))
+        return api_error(exc, settings).response(request.url.path)
 
     @app.get("/v1/health")
     def health() -> dict:
@@ -216,16 +252,7 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
     def ask_stream(req: AskRequest):  # noqa: ANN202 - a StreamingResponse (an annotation would enter the schema)
         q, history = _checked(req)
         stream = assistant.stream(q, history)
-        # Read up to the model's line before the status line is sent, so that a full line is a real
-        # 503 (and a bad question a 422): then the question is waiting, running or answered.
-        head = []
-        try:
-            for ev in stream:
-                head.append(ev)
-                if ev.kind in ("queued", "progress", "sentence", "final"):
-                    break
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
-            raise api_error(exc, settings) from None
+        head = start_stream(stream, settings)
 
         def events() -> Iterator[str]:
             try:
@@ -246,6 +273,9 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    from assistant.openai_compat import openai_router  # imports this module's ApiError
+
+    app.include_router(openai_router(assistant))
     api_routes = [r for r in app.routes if isinstance(r, APIRoute)]
 
     @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],

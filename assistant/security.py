@@ -11,7 +11,7 @@ API key. :func:`secure` wraps the app in, outermost first:
    ``Retry-After``), ``Content-Type: application/json`` on POST/PUT/PATCH (415: a cross-site form or
    ``text/plain`` post never reaches the model) and the body-size limit (413).
 
-Every refusal is the API's JSON error body (:class:`assistant.api.ApiError`).
+Every refusal is the API's JSON error body (:meth:`assistant.api.ApiError.response`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from collections.abc import Callable
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.api import ApiError
@@ -117,10 +116,6 @@ class RateLimiter:
             return None
 
 
-def _json(err: ApiError) -> JSONResponse:
-    return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
-
-
 class JsonTrustedHost:
     """Starlette's ``TrustedHostMiddleware`` deciding, with its plain-text 400 replaced by the JSON one."""
 
@@ -145,9 +140,9 @@ class JsonTrustedHost:
         await TrustedHostMiddleware(through, self.allowed_hosts, www_redirect=False)(scope, receive, only_if_passed)
         if not passed:
             host = Headers(scope=scope).get("host", "")
-            await _json(ApiError(400, f"Host {host!r} is not served here. Use one of: "
-                                      f"{', '.join(self.allowed_hosts)}; to serve another name, add it to "
-                                      "allowed_hosts (ASSISTANT_ALLOWED_HOSTS)."))(scope, receive, send)
+            err = ApiError(400, f"Host {host!r} is not served here. Use one of: {', '.join(self.allowed_hosts)}; "
+                                "to serve another name, add it to allowed_hosts (ASSISTANT_ALLOWED_HOSTS).")
+            await err.response(scope["path"])(scope, receive, send)
 
 
 class ApiGuard:
@@ -229,7 +224,7 @@ class ApiGuard:
                 await self.app(scope, replay, send)
                 return
         if err is not None:
-            await _json(err)(scope, receive, send)
+            await err.response(path)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
