@@ -14,6 +14,7 @@ Endpoints (all JSON use the models of :mod:`assistant.models`):
   when answering fails after the stream started, ``error`` (the error body below). The status line
   is sent once the question has its place in the model's line, so a full line is a real 503.
 - ``POST /v1/chat/completions``, ``GET /v1/models``: OpenAI-compatible (:mod:`assistant.openai_compat`).
+- ``POST``/``GET /v1/documents``, ``DELETE /v1/documents/{source}``: :mod:`assistant.documents_api`.
 
 Keys, rate limit, CORS, Host check and body rules: :mod:`assistant.security`.
 
@@ -177,12 +178,14 @@ def _validation_message(errors: list[dict], path: str = "") -> str:
     return f"Invalid request: {'; '.join(parts)}. Send JSON like {example} with Content-Type: application/json."
 
 
-def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0):  # noqa: ANN201 - FastAPI
+def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0, store=None):  # noqa: ANN001, ANN201
     """The FastAPI application over an assistant (no UI).
 
     Args:
         assistant: The assistant every endpoint calls.
         chunk_count: Function giving the number of indexed chunks now (for ``/v1/health``).
+        store: The chunk store the assistant reads; when given, ``/v1/documents`` manages it
+            (:mod:`assistant.documents_api`).
     """
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
@@ -276,6 +279,10 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
     from assistant.openai_compat import openai_router  # imports this module's ApiError
 
     app.include_router(openai_router(assistant))
+    if store is not None:
+        from assistant.documents_api import documents_router
+
+        app.include_router(documents_router(settings, store))
     api_routes = [r for r in app.routes if isinstance(r, APIRoute)]
 
     @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
@@ -339,7 +346,7 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
     assistant = build_assistant(settings, store=store)
     ensure_indexed(settings, store)
     chunks = store.count()
-    app = create_app(assistant, chunk_count=store.count)
+    app = create_app(assistant, chunk_count=store.count, store=store)
     if with_ui:
         import gradio as gr
 

@@ -184,13 +184,20 @@ class ApiGuard:
                 return ApiError(415, f"The body must be JSON sent with 'Content-Type: application/json' "
                                      f"(got {media or 'no content type'!r}).")
             length = headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.settings.max_body_bytes):
-                return self._too_large()
+            if length is not None and (not length.isdigit() or int(length) > self._limit(scope)[0]):
+                return self._too_large(scope)
         return None
 
-    def _too_large(self) -> ApiError:
-        return ApiError(413, f"The request body is larger than {self.settings.max_body_bytes:,} bytes "
-                             "(setting max_body_bytes). Send a shorter question or history.")
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        """``(bytes, setting name)``: the body limit of the request's path."""
+        if scope["path"].startswith("/v1/documents"):
+            return self.settings.max_document_bytes, "max_document_bytes"
+        return self.settings.max_body_bytes, "max_body_bytes"
+
+    def _too_large(self, scope: Scope) -> ApiError:
+        limit, name = self._limit(scope)
+        return ApiError(413, f"The request body is larger than {limit:,} bytes (setting {name}). "
+                             "Send a shorter question, history or document.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -208,8 +215,8 @@ class ApiGuard:
                     return
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
-                if len(body) > self.settings.max_body_bytes:
-                    err = self._too_large()
+                if len(body) > self._limit(scope)[0]:
+                    err = self._too_large(scope)
                     break
             if err is None:
                 replayed = False

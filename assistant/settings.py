@@ -123,6 +123,7 @@ class Settings(BaseSettings):
             (127.0.0.1, localhost, [::1]) and ``host``; others get a 400, so that a DNS-rebinding
             page cannot drive a local instance. ``*.example.com`` matches subdomains; ``*`` is refused.
         max_body_bytes: Largest request body accepted, in bytes (a 413 beyond it).
+        max_document_bytes: Largest body of ``POST /v1/documents``, in bytes (a 413 beyond it).
     """
 
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid", validate_default=True)
@@ -158,6 +159,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_document_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
 
     @field_validator("api_keys", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
