@@ -106,3 +106,21 @@ def test_bad_conversations_and_missing_keys_are_openai_errors(served) -> None:
         client.chat.completions.create(model="m", messages=[])
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=url + "/v1", api_key="wrong-key-0123456789", max_retries=0).models.list()
+
+
+def test_a_failing_model_is_an_openai_error_with_the_message_streaming_or_not(fake_settings) -> None:
+    from assistant.llm import ScriptedChatModel
+
+    def fail(messages):  # noqa: ANN001, ANN202
+        raise RuntimeError("boom")
+
+    store = build_store(fake_settings)
+    ensure_indexed(fake_settings, store)
+    assistant = build_assistant(fake_settings, store=store, llm=ScriptedChatModel(reply_fn=fail))
+    with live_server(create_app(assistant, store.count)) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=60)
+        for stream in (False, True):
+            with pytest.raises(openai.InternalServerError, match="failed to answer") as exc:
+                r = client.chat.completions.create(model="m", stream=stream, messages=[{"role": "user", "content": Q}])
+                list(r) if stream else None
+            assert "Traceback" not in str(exc.value.body) and "boom" not in str(exc.value)
