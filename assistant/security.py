@@ -5,7 +5,7 @@ API key. :func:`secure` wraps the app in, outermost first:
 
 1. the ``Host`` check (Starlette's ``TrustedHostMiddleware``; its refusal becomes a JSON 400), so that
    a DNS-rebinding page (``evil.example`` resolving to 127.0.0.1) cannot drive a local instance;
-2. CORS (Starlette's ``CORSMiddleware``) for the configured origins only: no wildcard, never a
+2. CORS (Starlette's ``CORSMiddleware``; a refused preflight is a JSON 400) for the configured origins only: no wildcard, never a
    reflected origin; without ``cors_origins`` no CORS header is sent and browsers refuse cross-origin calls;
 3. :class:`ApiGuard` on ``/v1`` (but ``/v1/health``): bearer key (401), per-key rate limit (429 with
    ``Retry-After``), ``Content-Type: application/json`` on POST/PUT/PATCH (415: a cross-site form or
@@ -27,6 +27,7 @@ from collections.abc import Callable
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.api import ApiError
@@ -145,6 +146,23 @@ class JsonTrustedHost:
             await err.response(scope["path"])(scope, receive, send)
 
 
+class JsonCORS(CORSMiddleware):
+    """Starlette's ``CORSMiddleware``, with a refused preflight (400) as the API's JSON error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode()  # "Disallowed CORS origin, method"
+        err = ApiError(400, f"{refused}: this origin, method or header may not call the API from a browser. "
+                            "Allowed origins are set by cors_origins (ASSISTANT_CORS_ORIGINS).")
+        json_response = err.response()
+        for name in ("access-control-allow-methods", "access-control-max-age", "vary"):
+            if name in response.headers:
+                json_response.headers[name] = response.headers[name]
+        return json_response
+
+
 class ApiGuard:
     """Key, rate limit, content type and body size for ``/v1`` requests (ASGI middleware).
 
@@ -240,7 +258,7 @@ def secure(app: ASGIApp, settings: Settings) -> None:
     """Add the Host check, CORS and :class:`ApiGuard` to a Starlette/FastAPI ``app`` (in place)."""
     app.add_middleware(ApiGuard, settings=settings)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
+        app.add_middleware(JsonCORS, allow_origins=list(settings.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"],
                            expose_headers=["Retry-After"], max_age=600)
     app.add_middleware(JsonTrustedHost, allowed_hosts=trusted_hosts(settings))
