@@ -54,6 +54,9 @@ def test_a_completion_carries_the_same_citations_as_ask(served) -> None:
     assert extra["citations"] == expected["citations"] and extra["passages"] == expected["passages"]
     assert [Citation(**c) for c in extra["citations"]] and [Passage(**p) for p in extra["passages"]]
     assert extra["abstained"] is False and "Kan Zaw" in message.content
+    parts = client.chat.completions.create(model="m", messages=[{"role": "user", "content": [
+        {"type": "text", "text": Q}]}])  # content as a list of text parts, as some front ends send it
+    assert parts.choices[0].message.content == expected["answer"]
 
 
 def test_a_stream_ends_with_the_citations_and_done(served) -> None:
