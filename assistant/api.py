@@ -13,6 +13,10 @@ Endpoints (all JSON use the models of :mod:`assistant.models`):
   the question waits for the model, n-th in line), ``sentence``, ``final`` (the Answer JSON) and,
   when answering fails after the stream started, ``error`` (the error body below). The status line
   is sent once the question has its place in the model's line, so a full line is a real 503.
+- ``POST /v1/chat/completions``, ``GET /v1/models``: OpenAI-compatible (:mod:`assistant.openai_compat`).
+- ``POST``/``GET /v1/documents``, ``DELETE /v1/documents/{source}``: :mod:`assistant.documents_api`.
+
+Keys, rate limit, CORS, Host check and body rules: :mod:`assistant.security`.
 
 Every error, from every endpoint, is JSON ``{"status": int, "error": str, "message": str}`` whose
 message says what to do: 404/405 (no such endpoint or method), 422 (bad body or question), 503 (the
@@ -39,7 +43,7 @@ from starlette.requests import Request  # at module level: FastAPI resolves the 
 
 from assistant.generation_queue import QueueFullError
 from assistant.llm import REMOTE_BACKENDS, BackendMonitor, backend_failure, probe, remote_url
-from assistant.service import Assistant, QuestionError, Turn
+from assistant.service import Assistant, QuestionError, StreamEvent, Turn
 from assistant.settings import Settings
 from index.errors import IndexingError
 
@@ -63,6 +67,10 @@ class AskRequest(BaseModel):
     history: list[TurnIn] = Field(default_factory=list)
 
 
+#: Endpoints of the OpenAI-compatible API, whose errors OpenAI clients read (:meth:`ApiError.body`).
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/models"})
+
+
 class ApiError(Exception):
     """A failure to answer with a JSON error body.
 
@@ -77,9 +85,18 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.message, self.headers, self.extra = status, message, headers or {}, extra
 
-    def body(self) -> dict:
-        """The JSON error body."""
-        return {"status": self.status, "error": HTTPStatus(self.status).phrase, "message": self.message, **self.extra}
+    def body(self, openai: bool = False) -> dict:
+        """The JSON error body; ``openai``: with ``error`` an object ``{"message", "type", "code"}``, the
+        shape OpenAI clients read their error message from."""
+        phrase = HTTPStatus(self.status).phrase
+        error = {"message": self.message, "type": phrase, "code": self.status} if openai else phrase
+        return {"status": self.status, "error": error, "message": self.message, **self.extra}
+
+    def response(self, path: str = ""):  # noqa: ANN201 - a JSONResponse
+        """The JSON response (OpenAI-shaped body on :data:`OPENAI_PATHS`)."""
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(self.body(openai=path in OPENAI_PATHS), status_code=self.status, headers=self.headers)
 
 
 def api_error(exc: BaseException, settings: Settings) -> ApiError:
@@ -100,6 +117,27 @@ def api_error(exc: BaseException, settings: Settings) -> ApiError:
     log.error("answering failed", exc_info=exc)
     return ApiError(500, f"The assistant failed to answer ({type(exc).__name__}). The details are in the server "
                          "log; try again, and report the question if it fails again.")
+
+
+def start_stream(stream: Iterator[StreamEvent], settings: Settings) -> list[StreamEvent]:
+    """Read a stream up to the model's line, before the status line is sent, so that a full line is a
+    real 503 (and a bad question a 422): then the question is waiting, running or answered.
+
+    Returns:
+        The events read, to send first.
+
+    Raises:
+        ApiError: answering failed before that point.
+    """
+    head = []
+    try:
+        for ev in stream:
+            head.append(ev)
+            if ev.kind in ("queued", "progress", "sentence", "final"):
+                break
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
+        raise api_error(exc, settings) from None
+    return head
 
 
 class BackendHealth:
@@ -137,21 +175,24 @@ def _iso(t: float | None) -> str | None:
     return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def _validation_message(errors: list[dict]) -> str:
+def _validation_message(errors: list[dict], path: str = "") -> str:
     parts = []
     for e in errors:
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {e.get('msg', 'invalid')}")
-    return ("Invalid request: " + "; ".join(parts) + '. Send JSON like {"question": "Who signed the agreement?", '
-            '"history": []} with Content-Type: application/json.')
+    example = ('{"messages": [{"role": "user", "content": "Who signed the agreement?"}]}'
+               if path.endswith("/chat/completions") else '{"question": "Who signed the agreement?", "history": []}')
+    return f"Invalid request: {'; '.join(parts)}. Send JSON like {example} with Content-Type: application/json."
 
 
-def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0):  # noqa: ANN201 - FastAPI
+def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0, store=None):  # noqa: ANN001, ANN201
     """The FastAPI application over an assistant (no UI).
 
     Args:
         assistant: The assistant every endpoint calls.
         chunk_count: Function giving the number of indexed chunks now (for ``/v1/health``).
+        store: The chunk store the assistant reads; when given, ``/v1/documents`` manages it
+            (:mod:`assistant.documents_api`).
     """
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
@@ -167,33 +208,34 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and nothing here may reach
     # an outside host. The schema stays at /openapi.json.
     app = FastAPI(title="Grounded assistant", version="0.1.0", docs_url=None, redoc_url=None)
+    from assistant.security import secure  # here: assistant.security imports ApiError from this module
 
-    def error_response(err: ApiError) -> JSONResponse:
-        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+    secure(app, settings)  # keys, rate limit, CORS, Host check, JSON-only bodies, body size
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc)
+        return exc.response(request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            message = (f"No endpoint {request.url.path}. The API has GET /v1/health, POST /v1/ask and "
-                       "POST /v1/ask/stream (schema: GET /openapi.json).")
+            message = (f"No endpoint {request.url.path}. The API has GET /v1/health, POST /v1/ask, "
+                       "POST /v1/ask/stream, POST /v1/chat/completions and GET /v1/models "
+                       "(schema: GET /openapi.json).")
         elif exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "another method")
             message = f"{request.method} is not allowed on {request.url.path}; use {allowed}."
         else:
             message = str(exc.detail)
-        return error_response(ApiError(exc.status_code, message, dict(exc.headers or {})))
+        return ApiError(exc.status_code, message, dict(exc.headers or {})).response(request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(ApiError(422, _validation_message(list(exc.errors()))))
+        return ApiError(422, _validation_message(list(exc.errors()), request.url.path)).response(request.url.path)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return error_response(api_error(exc, settings))
+        return api_error(exc, settings).response(request.url.path)
 
     @app.exception_handler(IndexingError)
     async def on_store_failure(request: Request, exc: IndexingError) -> JSONResponse:
@@ -225,16 +267,7 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
     def ask_stream(req: AskRequest):  # noqa: ANN202 - a StreamingResponse (an annotation would enter the schema)
         q, history = _checked(req)
         stream = assistant.stream(q, history)
-        # Read up to the model's line before the status line is sent, so that a full line is a real
-        # 503 (and a bad question a 422): then the question is waiting, running or answered.
-        head = []
-        try:
-            for ev in stream:
-                head.append(ev)
-                if ev.kind in ("queued", "progress", "sentence", "final"):
-                    break
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
-            raise api_error(exc, settings) from None
+        head = start_stream(stream, settings)
 
         def events() -> Iterator[str]:
             try:
@@ -255,6 +288,13 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0)
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    from assistant.openai_compat import openai_router  # imports this module's ApiError
+
+    app.include_router(openai_router(assistant))
+    if store is not None:
+        from assistant.documents_api import documents_router
+
+        app.include_router(documents_router(settings, store))
     api_routes = [r for r in app.routes if isinstance(r, APIRoute)]
 
     @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
@@ -303,6 +343,7 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
     Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created.
 
     Raises:
+        InsecureBindError: ``host`` is not loopback and no ``api_keys`` are set (checked first).
         AddressInUseError: the host/port cannot be bound (checked before any model is loaded).
         index.errors.EmptyIndexError: the index is empty and not at the default location.
     """
@@ -310,13 +351,16 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
 
     from assistant.composition import build_assistant, build_store, describe_sources, require_index
 
+    from assistant.security import check_bind
+
+    check_bind(settings)
     _check_port_free(settings.host, settings.port)
     store = build_store(settings)
     assistant = build_assistant(settings, store=store)
     if require_index(settings, store):
         print(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", flush=True)
     sources, chunks = describe_sources(store), store.count()
-    app = create_app(assistant, chunk_count=store.count)
+    app = create_app(assistant, chunk_count=store.count, store=store)
     if with_ui:
         import gradio as gr
 

@@ -62,9 +62,10 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from assistant.llm import ModelUnavailableError
     from assistant.prompting import PromptNotFoundError
     from assistant.api import AddressInUseError
+    from assistant.security import InsecureBindError
     from index.errors import IndexingError
 
-    return (IndexingError, ModelUnavailableError, PromptNotFoundError, AddressInUseError)
+    return (IndexingError, ModelUnavailableError, PromptNotFoundError, AddressInUseError, InsecureBindError)
 
 
 def _check_data_dir(settings) -> None:  # noqa: ANN001

@@ -8,13 +8,15 @@ A wrong value is a :class:`SettingsError` naming the setting and what is allowed
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.names import check_collection_name
 
@@ -22,6 +24,9 @@ LLMBackend = Literal["llamacpp", "fake", "openai", "ollama"]
 EmbeddingBackend = Literal["minilm", "fake"]
 AnswerMode = Literal["extractive", "generative", "auto", "select"]
 
+
+#: Shortest API key accepted (characters): 16 random URL-safe characters carry 96 bits.
+MIN_API_KEY_CHARS = 16
 
 #: Smallest chunk_size: a chunk must hold at least a short sentence.
 MIN_CHUNK_TOKENS = 16
@@ -107,8 +112,20 @@ class Settings(BaseSettings):
             when it passes.
         backend_max_retries: ``openai``/``ollama``: retries of a failed request (``openai``: connection
             errors, timeouts, 429 and 5xx, with the SDK's backoff; ``ollama``: failed connections).
-        host: Address the UI/API binds to.
+        host: Address the UI/API binds to. Any address other than loopback requires ``api_keys``.
         port: Port the UI/API listens on.
+        api_keys: Bearer keys accepted by every ``/v1`` endpoint but ``/v1/health`` (none: no key asked,
+            allowed on loopback only). From ``ASSISTANT_API_KEYS`` as a JSON list or comma-separated;
+            each at least :data:`MIN_API_KEY_CHARS` characters.
+        rate_limit_per_minute: Requests one API key may make in any 60 s (sliding window); one more
+            is a 429 with ``Retry-After``. 0: no limit. Applies only when ``api_keys`` are set.
+        cors_origins: Browser origins (``https://portal.example.com``) allowed to call the API
+            cross-origin; none by default. ``*`` is refused.
+        allowed_hosts: Host names accepted in the ``Host`` header besides the loopback names
+            (127.0.0.1, localhost, [::1]) and ``host``; others get a 400, so that a DNS-rebinding
+            page cannot drive a local instance. ``*.example.com`` matches subdomains; ``*`` is refused.
+        max_body_bytes: Largest request body accepted, in bytes (a 413 beyond it).
+        max_document_bytes: Largest body of ``POST /v1/documents``, in bytes (a 413 beyond it).
     """
 
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid", validate_default=True)
@@ -139,6 +156,60 @@ class Settings(BaseSettings):
     backend_max_retries: int = Field(default=1, ge=0, le=10)
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=60, ge=0, le=100_000)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_document_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+
+    @field_validator("api_keys", "cors_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        """A list from the environment: a JSON list (``["a","b"]``) or comma-separated (``a,b``)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"not a JSON list ({exc}); write [\"a\", \"b\"] or a,b") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if len(key) < MIN_API_KEY_CHARS or any(c.isspace() or not c.isprintable() for c in key):
+                raise ValueError(f"every API key must be at least {MIN_API_KEY_CHARS} printable characters without "
+                                 "spaces; make one with: python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
+        return keys
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        out = []
+        for origin in origins:
+            if "*" in origin:
+                raise ValueError(f"{origin!r}: a wildcard origin would let any web page call the API; "
+                                 "list each portal origin, like https://portal.example.com")
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \
+                    or parts.query or parts.fragment:
+                raise ValueError(f"{origin!r} is not an origin; write scheme://host[:port], "
+                                 "like https://portal.example.com")
+            out.append(f"{parts.scheme}://{parts.netloc}".lower())
+        return out
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if host.strip() == "*" or "*" in host[1:] or (host.startswith("*") and not host.startswith("*.")):
+                raise ValueError(f"{host!r}: list host names (portal.example.com or *.example.com); "
+                                 "'*' would accept any Host header and allow DNS rebinding")
+        return [h.strip().lower() for h in hosts]
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -215,7 +286,8 @@ def load_settings(profile: str | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
-            + ("" if isinstance(e.get("input"), dict) else f" (got {e.get('input')!r})")
+            + ("" if isinstance(e.get("input"), dict) or e["loc"][:1] == ("api_keys",)  # never echo a key
+               else f" (got {e.get('input')!r})")
             for e in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from None

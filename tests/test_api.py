@@ -9,11 +9,14 @@ from fastapi.testclient import TestClient
 from assistant.api import create_app
 from assistant.composition import build_assistant, build_store, ensure_indexed
 
+#: The API accepts loopback Host names only by default (assistant.security): not TestClient's "testserver".
+LOCAL = "http://127.0.0.1"
+
 
 def _client(fake_settings) -> TestClient:  # noqa: ANN001
     store = build_store(fake_settings)
     ensure_indexed(fake_settings, store)
-    return TestClient(create_app(build_assistant(fake_settings, store=store), store.count))
+    return TestClient(create_app(build_assistant(fake_settings, store=store), store.count), base_url=LOCAL)
 
 
 def test_the_openapi_schema_is_served_and_names_every_endpoint(fake_settings) -> None:
@@ -51,7 +54,7 @@ def _broken_client(fake_settings, error: Exception) -> TestClient:  # noqa: ANN0
     store = build_store(fake_settings)
     ensure_indexed(fake_settings, store)
     assistant = build_assistant(fake_settings, store=store, llm=ScriptedChatModel(reply_fn=fail))
-    return TestClient(create_app(assistant, store.count), raise_server_exceptions=False)
+    return TestClient(create_app(assistant, store.count), raise_server_exceptions=False, base_url=LOCAL)
 
 
 def test_unknown_endpoint_and_wrong_method_are_json_errors(fake_settings) -> None:
@@ -69,7 +72,7 @@ def test_unknown_api_paths_stay_json_when_the_ui_is_mounted_at_root(fake_setting
     ensure_indexed(fake_settings, store)
     app = create_app(build_assistant(fake_settings, store=store), store.count)
     app = gr.mount_gradio_app(app, gr.Blocks(), path="/")
-    client = TestClient(app)
+    client = TestClient(app, base_url=LOCAL)
     _assert_json_error(client.get("/v1/nothing"), 404, "/v1/nothing")
     _assert_json_error(client.get("/v1/ask"), 405, "POST")
 
@@ -106,7 +109,7 @@ def test_a_stream_that_fails_midway_ends_with_an_error_event(fake_settings) -> N
     store = build_store(fake_settings)
     ensure_indexed(fake_settings, store)
     app = create_app(build_assistant(fake_settings, store=store, llm=FailsMidway()), store.count)
-    r = TestClient(app, raise_server_exceptions=False).post("/v1/ask/stream", json={"question": Q})
+    r = TestClient(app, raise_server_exceptions=False, base_url=LOCAL).post("/v1/ask/stream", json={"question": Q})
     assert r.status_code == 200
     kind, data = _sse(r.text)[-1]
     assert kind == "error" and data["status"] == 500 and "KeyError" in data["message"] and "Traceback" not in r.text

@@ -19,6 +19,8 @@ from fastapi.testclient import TestClient
 from assistant.api import create_app
 from assistant.composition import build_assistant, build_store, ensure_indexed
 
+LOCAL = "http://127.0.0.1"  # a Host the API accepts by default (assistant.security)
+
 TIMEOUT_S = 1.0
 #: A stalled request must fail long before this (without a timeout it hangs for the SDK's 600 s).
 BOUND_S = 20.0
@@ -72,7 +74,7 @@ def _app(fake_settings, monkeypatch, backend: str, base_url: str, retries: int =
     store = build_store(settings)
     ensure_indexed(settings, store)
     assistant = build_assistant(settings, store=store)  # the model from build_llm, as `assistant serve` builds it
-    return TestClient(create_app(assistant, store.count)), assistant
+    return TestClient(create_app(assistant, store.count), base_url=LOCAL), assistant
 
 
 @pytest.mark.parametrize("backend,path", [("openai", "/v1"), ("ollama", "")])
@@ -146,7 +148,7 @@ def test_health_names_a_missing_extra_instead_of_failing(fake_settings, monkeypa
     monkeypatch.setitem(sys.modules, "langchain_openai", None)  # import fails as when the extra is absent
     settings = fake_settings.model_copy(update={"llm_backend": "openai", "base_url": "http://127.0.0.1:9/v1"})
     store = build_store(settings)
-    client = TestClient(create_app(build_assistant(settings, store=store), store.count))
+    client = TestClient(create_app(build_assistant(settings, store=store), store.count), base_url=LOCAL)
     health = client.get("/v1/health")
     assert health.status_code == 200 and health.json()["status"] == "degraded"
     assert "grounded-assistant[openai]" in health.json()["backend"]["last_error"]

@@ -192,7 +192,7 @@ def test_the_api_answers_a_store_failure_with_json_saying_what_to_do(fake_settin
     store = build_store(fake_settings)
     ensure_indexed(fake_settings, store)
     client = TestClient(create_app(build_assistant(fake_settings, store=store), chunk_count=store.count),
-                        raise_server_exceptions=False)
+                        raise_server_exceptions=False, base_url="http://127.0.0.1")
     assert client.post("/v1/ask", json={"question": "Who invited him?"}).status_code == 200
     (fake_settings.persist_dir / "manifest.sqlite3").write_bytes(b"not a database" * 100)
     r = client.post("/v1/ask", json={"question": "Who invited him?"})
