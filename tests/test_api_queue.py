@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 
 from assistant.api import create_app
 from assistant.composition import build_assistant, build_store, ensure_indexed
 from assistant.llm import ScriptedChatModel
 from gated_model import GatedModel  # tests/gated_model.py
+from live_server import live_server  # tests/live_server.py
 
 QUESTIONS = [
     "Who is the junta's investment minister?",
@@ -47,20 +46,11 @@ def served(fake_settings):
     ensure_indexed(settings, store)
     gate = GatedModel()
     assistant = build_assistant(settings, store=store, llm=ScriptedChatModel(reply_fn=gate))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(assistant, store.count), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    _wait_until(lambda: server.started, "the server started")
-    try:
-        yield f"http://127.0.0.1:{port}", assistant, gate
-    finally:
-        gate.release.set()
-        server.should_exit = True
-        thread.join(10)
+    with live_server(create_app(assistant, store.count)) as base_url:
+        try:
+            yield base_url, assistant, gate
+        finally:
+            gate.release.set()
 
 
 def _sse(text: str) -> list[tuple[str, dict]]:
