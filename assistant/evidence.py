@@ -48,6 +48,12 @@ _MONTHS = ("january february march april may june july august september october 
            "monday tuesday wednesday thursday friday saturday sunday").split()
 _TIME_WORDS = frozenset(_MONTHS + "today tomorrow yesterday week month year ago decade century".split())
 _PLACE_NOUNS = frozenset("region city province country town district capital port island".split())
+#: Units that make a number a duration ("25 days", "3 years"): spaCy tags such spans DATE, but they
+#: answer "how many days" / "how long" (an amount of time), not "when".
+_DURATION_UNITS = frozenset("second seconds minute minutes hour hours day days week weeks month months year years "
+                            "decade decades century centuries".split())
+#: Prepositions of place: "parked in the basement" answers "where" although "basement" is no named place.
+_LOCATIVE = frozenset("in at on inside outside near under behind beside next above below".split())
 
 
 @dataclass(frozen=True)
@@ -171,7 +177,17 @@ def type_match(q: QuestionAnalysis, sentence: str) -> bool:
     if t == "place":
         if q.target_noun and q.target_noun in {stem(w) for w in lower_words}:
             return True
-        return any(label in ("GPE", "LOC", "FAC") for label, _ in ents) or bool(_PLACE_NOUNS & set(lower_words))
+        if any(label in ("GPE", "LOC", "FAC") for label, _ in ents) or bool(_PLACE_NOUNS & set(lower_words)):
+            return True
+        # a locative phrase on a verb the question asks about: "must be parked in the basement"
+        from assistant.nlp import parse
+
+        doc = parse(sentence)
+        return any(t.dep_ == "prep" and t.lower_ in _LOCATIVE and t.head.pos_ in ("VERB", "AUX")
+                   and stem(t.head.lemma_) in q.predicates
+                   and any(c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN") and stem(c.text) not in q.terms
+                           for c in t.children)
+                   for t in doc)
     if t == "number":
         # an amount: a cardinal, money, quantity or percentage, or "only" before the counted noun;
         # not a year or a date
@@ -179,8 +195,11 @@ def type_match(q: QuestionAnalysis, sentence: str) -> bool:
 
         doc = parse(sentence)
         toks = [x.text.lower() for x in doc]
+        def duration(x) -> bool:  # noqa: ANN001 - a spaCy token: "25 days", "3 years"
+            return x.i + 1 < len(doc) and doc[x.i + 1].text.lower() in _DURATION_UNITS
+
         found = [x.i for x in doc if (number_value(x.text) is not None and number_value(x.text) not in q.numbers
-                                      and x.ent_type_ not in ("DATE", "TIME", "ORDINAL"))
+                                      and (x.ent_type_ not in ("DATE", "TIME", "ORDINAL") or duration(x)))
                  or (x.text.lower() == "only" and q.counted)]
         if not found:
             return False

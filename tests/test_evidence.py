@@ -144,3 +144,22 @@ def test_tense_and_bound_dates() -> None:
     assert conflict("The authority plans to close the north pier in March 2027.", source) is None
     # a date taken from the neighbouring sentence
     assert "number" in (conflict("The authority plans to close the north pier in 2024.", source) or "")
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How many days of access do visitors get?", "30 days"),
+    ("How long does the audit last?", "2 years"),
+    ("Where must cars be left?", "in the garage"),
+])
+def test_durations_answer_how_many_and_how_long_and_a_locative_phrase_answers_where(question, expected) -> None:
+    text = "Visitors get 30 days of access to the archive. The audit lasts 2 years. Cars must be left in the garage."
+    q = analyse(question)
+    best = evidence.select(q, evidence.rank(q, _passages(text)))
+    assert best is not None and expected in best.text
+
+
+def test_a_locative_phrase_does_not_answer_an_unrelated_where() -> None:
+    text = "Visitors get 30 days of access to the archive. Cars must be left in the garage."
+    for question in ("Where is the canteen?", "Where are visitors registered?"):
+        q = analyse(question)
+        assert evidence.select(q, evidence.rank(q, _passages(text))) is None, question
