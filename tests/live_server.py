@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -29,3 +30,12 @@ def live_server(app) -> Iterator[str]:  # noqa: ANN001 - any ASGI app
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def parse_sse(text: str) -> list[tuple[str, dict]]:
+    """``(event, data)`` pairs of a Server-Sent Events body whose data lines are JSON."""
+    out = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((fields["event"], json.loads(fields["data"])))
+    return out

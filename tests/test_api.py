@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
 from assistant.composition import build_assistant, build_store, ensure_indexed
+from live_server import parse_sse  # tests/live_server.py
 
 #: The API accepts loopback Host names only by default (assistant.security): not TestClient's "testserver".
 LOCAL = "http://127.0.0.1"
@@ -111,17 +111,10 @@ def test_a_stream_that_fails_midway_ends_with_an_error_event(fake_settings) -> N
     app = create_app(build_assistant(fake_settings, store=store, llm=FailsMidway()), store.count)
     r = TestClient(app, raise_server_exceptions=False, base_url=LOCAL).post("/v1/ask/stream", json={"question": Q})
     assert r.status_code == 200
-    kind, data = _sse(r.text)[-1]
+    kind, data = parse_sse(r.text)[-1]
     assert kind == "error" and data["status"] == 500 and "KeyError" in data["message"] and "Traceback" not in r.text
 
 
 Q = "Who is the junta's investment minister?"
 
 
-def _sse(text: str) -> list[tuple[str, dict]]:
-    """``(event, data)`` pairs of a Server-Sent Events body."""
-    out = []
-    for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        out.append((fields["event"], json.loads(fields["data"])))
-    return out

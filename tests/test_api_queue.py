@@ -7,7 +7,6 @@ at once with a JSON 503 and ``Retry-After``; the others are then answered, each 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -19,7 +18,7 @@ from assistant.api import create_app
 from assistant.composition import build_assistant, build_store, ensure_indexed
 from assistant.llm import ScriptedChatModel
 from gated_model import GatedModel  # tests/gated_model.py
-from live_server import live_server  # tests/live_server.py
+from live_server import live_server, parse_sse  # tests/live_server.py
 
 QUESTIONS = [
     "Who is the junta's investment minister?",
@@ -53,12 +52,6 @@ def served(fake_settings):
             gate.release.set()
 
 
-def _sse(text: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        out.append((fields["event"], json.loads(fields["data"])))
-    return out
 
 
 def test_beyond_max_queue_questions_are_refused_with_503_and_the_rest_answered_in_order(served, caplog) -> None:
@@ -104,7 +97,7 @@ def test_beyond_max_queue_questions_are_refused_with_503_and_the_rest_answered_i
     assert results[QUESTIONS[2]].json()["answer"] == expected[QUESTIONS[2]]
     stream = results[QUESTIONS[1]]
     assert stream.status_code == 200
-    events = _sse(stream.text)
+    events = parse_sse(stream.text)
     assert ("queued", {"position": 1}) in events, [e[0] for e in events]  # its place in line, sent while it waited
     assert events[-1][0] == "final" and events[-1][1]["answer"] == expected[QUESTIONS[1]]
     assert queue.snapshot()["refused"] == 2 and queue.waiting == 0 and queue.running == 0
