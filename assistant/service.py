@@ -92,6 +92,15 @@ class _Queued:
 _TURN_CHARS = 400
 
 
+
+def _below(value: float, limit: float) -> str:
+    """``value`` with the fewest decimals (2 to 6) that still show it below ``limit`` (0.149 < 0.15, not 0.15)."""
+    for decimals in range(2, 7):
+        shown = f"{value:.{decimals}f}"
+        if float(shown) < limit:
+            return shown
+    return f"{value:.6f}"
+
 class Assistant:
     """Answers questions from the index, with verified citations.
 
@@ -262,7 +271,7 @@ class Assistant:
 
         best = max((p.score for p in passages), default=None)
         if best is None or (best < self.settings.min_relevance and not any(p.lexical_score > 0 for p in passages)):
-            shown_best = "none" if best is None else f"{best:.2f}"
+            shown_best = "none" if best is None else _below(best, self.settings.min_relevance)
             reason = (f"no passage is relevant enough (best cosine similarity {shown_best} < min_relevance "
                       f"{self.settings.min_relevance}, and no question term occurs in any passage)")
             verification = Verification([], [], [], True, reason)

@@ -189,3 +189,18 @@ def test_a_rewrite_that_keeps_the_follow_up_and_adds_names_from_the_conversation
     a = assistant_with(ScriptedChatModel(replies=[good]))
     history = [Turn("Who invited Min Aung Hlaing to Russia?", "President Vladimir Putin invited him [1].")]
     assert a.condense("Where did he meet him in September 2022?", history) == good
+
+
+@pytest.mark.parametrize("best", [0.1496, 0.14999, 0.12])
+def test_the_relevance_abstention_reason_shows_the_best_score_below_the_threshold(answer_in_mode, best) -> None:
+    from assistant.models import Passage
+
+    assistant = answer_in_mode("extractive")
+    text = "The delegation arrived on Tuesday."
+    passage = Passage(passage_id=1, chunk_id="c1", source="a.txt", start=0, end=len(text), score=best,
+                      lexical_score=0.0, text=text)
+    assistant._search = lambda question, k: [passage]
+    answer = assistant.ask("Where did the delegation stay?")
+    assert answer.abstained
+    shown = float(answer.abstention_reason.split("best cosine similarity ")[1].split(" <")[0])
+    assert shown < assistant.settings.min_relevance == 0.15
