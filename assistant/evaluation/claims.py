@@ -34,7 +34,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.evaluation.aggregate import MetricValue, bootstrapped, described, proportion
-from assistant.evaluation.dataset import LineError, load_rows
+from assistant.evaluation.dataset import LineError, NonBlank, load_rows
 from assistant.evaluation.records import ClaimResult, RetrievedPassage
 from assistant.evaluation.specs import ACCEPT_TYPE_PREFIX, CATCH_TYPE_PREFIX
 from assistant.evaluation.stats import percentile
@@ -59,19 +59,12 @@ class EvalClaim(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
-    id: str = Field(min_length=1)
-    claim: str = Field(min_length=1)
+    id: NonBlank
+    claim: NonBlank
     label: Literal["supported", "unsupported"]
     type: str = "other"
     evidence: list[str] = Field(default_factory=list)
     line: int = 0
-
-    @field_validator("id", "claim")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
 
     @field_validator("evidence")
     @classmethod

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 #: Kinds with a scoring rule of their own; any other kind is scored by its ``answerable`` flag.
 UNANSWERABLE = "unanswerable"
@@ -40,6 +40,16 @@ def must_abstain(answerable: bool, kind: str) -> bool:
     """
     return not answerable and kind not in CORRECTABLE_KINDS
 
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+#: A required text field of a set row (``id``, ``question``, ``claim``): not empty, not only spaces.
+NonBlank = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
 
 class DatasetError(ValueError):
     """The question file cannot be used; the message names the file and, where known, the line."""
@@ -79,8 +89,8 @@ class EvalQuestion(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
-    id: str = Field(min_length=1)
-    question: str = Field(min_length=1)
+    id: NonBlank
+    question: NonBlank
     answerable: bool
     reference_answer: str = ""
     key_facts: list[str] = Field(default_factory=list)
@@ -88,13 +98,6 @@ class EvalQuestion(BaseModel):
     kind: str = ""
     history: list[HistoryTurn] = Field(default_factory=list)
     line: int = 0
-
-    @field_validator("id", "question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
 
     @field_validator("key_facts", "evidence")
     @classmethod
