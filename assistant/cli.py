@@ -262,6 +262,11 @@ def ask(
     if as_json:
         typer.echo(json.dumps(answer.model_dump(mode="json"), ensure_ascii=False))
         return
+    _print_answer(answer)
+
+
+def _print_answer(answer) -> None:  # noqa: ANN001 - assistant.models.Answer
+    """The answer, how it was made, and its numbered sources (the output of ``ask`` and ``chat``)."""
     typer.echo(answer.answer)
     if answer.abstained:
         typer.echo(f"(abstained: {answer.abstention_reason})")
@@ -275,6 +280,61 @@ def ask(
     for c in answer.citations:
         page = f" (page {c.page})" if c.page is not None else ""
         typer.echo(f"[{c.passage_id}] {c.source}:{c.start}-{c.end}{page} “{c.quote}”")
+
+
+@app.command()
+def chat(
+    profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
+) -> None:
+    """Ask questions one per line, with follow-ups ("And when?") read in the conversation's context.
+
+    Reads standard input until end of file (Ctrl-D) or a line ``/quit``; ``/new`` starts a new
+    conversation. Each answer is printed as ``ask`` prints it. A bad question (empty, too long) is
+    reported on standard error and the conversation goes on.
+    """
+    from assistant.composition import build_assistant, build_store, require_index
+    from assistant.followups import Turn
+    from assistant.service import QuestionError, check_question
+
+    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding)
+    try:
+        _check_data_dir(s)
+        store = build_store(s)
+        assistant = build_assistant(s, store=store)
+        _note_auto_index(s, require_index(s, store))
+    except _known_errors() as exc:
+        raise _fail(str(exc)) from None
+    interactive = sys.stdin.isatty()
+    if interactive:
+        typer.echo("Ask about the indexed documents; /new starts a new conversation, /quit or Ctrl-D ends.")
+    history: list[Turn] = []
+    while True:
+        if interactive:
+            typer.echo("> ", nl=False)
+        line = sys.stdin.readline()
+        if not line or line.strip() == "/quit":
+            return
+        question = line.rstrip("\n")
+        if question.strip() == "/new":
+            history = []
+            typer.echo("(new conversation)")
+            continue
+        if not question.strip():
+            continue
+        try:
+            check_question(question, s.max_question_chars)
+            answer = assistant.ask(question, history)
+        except QuestionError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            continue
+        except _known_errors() as exc:
+            raise _fail(str(exc)) from None
+        if answer.standalone_question and answer.standalone_question != question.strip():
+            typer.echo(f"(read as: {answer.standalone_question})")
+        _print_answer(answer)
+        typer.echo("")
+        if answer.answer_kind != "smalltalk":
+            history = (history + [Turn(answer.standalone_question or answer.question, answer.answer)])[-max(s.history_turns, 1):]
 
 
 HostOpt = Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")]

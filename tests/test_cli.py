@@ -144,3 +144,24 @@ def test_serving_on_a_port_in_use_is_a_clear_error(run) -> None:
         r = run("serve", "--llm", "fake", "--embedding", "fake", "--data-dir", "data", "--port", str(port))
     assert r.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_chat_reads_a_follow_up_in_the_conversation_and_new_forgets_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = ["Who is Maxim Reshetnikov?", "Who did he sign an agreement with?", "", "/new",
+             "Who did he sign an agreement with?", "/quit", "Who is Kan Zaw?"]
+    r = CliRunner().invoke(app, ["chat", *FAKE, "--embedding", "minilm"], input="\n".join(lines) + "\n")
+    assert r.exit_code == 0, r.output
+    read_as = [line for line in r.stdout.splitlines() if line.startswith("(read as: ")]
+    assert len(read_as) == 1 and "Reshetnikov" in read_as[0]  # the follow-up, not the same words after /new
+    assert r.stdout.count("Sources (") == 3  # three questions answered; nothing read after /quit
+    assert "(new conversation)" in r.stdout
+
+
+def test_chat_reports_a_bad_question_and_goes_on(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["chat", *FAKE, "--embedding", "fake"],
+                           input="why " * 1000 + "\nWho invited Min Aung Hlaing to Russia?\n")
+    assert r.exit_code == 0, r.output
+    assert "Error:" in r.stderr and "characters" in r.stderr
+    assert "Sources (" in r.stdout
