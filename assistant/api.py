@@ -15,6 +15,8 @@ Endpoints (all JSON use the models of :mod:`assistant.models`):
   is sent once the question has its place in the model's line, so a full line is a real 503.
 - ``POST /v1/chat/completions``, ``GET /v1/models``: OpenAI-compatible (:mod:`assistant.openai_compat`).
 - ``POST``/``GET /v1/documents``, ``DELETE /v1/documents/{source}``: :mod:`assistant.documents_api`.
+- ``GET /embed`` (the chat page for an iframe) and ``GET /embed.js`` (its launcher script), and the
+  frame policy of every response: :mod:`assistant.embed`.
 
 Keys, rate limit, CORS, Host check and body rules: :mod:`assistant.security`.
 
@@ -211,6 +213,10 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
     from assistant.security import secure  # here: assistant.security imports ApiError from this module
 
     secure(app, settings)  # keys, rate limit, CORS, Host check, JSON-only bodies, body size
+    from assistant.embed import FramePolicy, embed_router
+
+    app.add_middleware(FramePolicy)  # outermost: no other site may frame any page but /embed
+    app.include_router(embed_router(settings))
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:

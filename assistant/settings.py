@@ -121,6 +121,11 @@ class Settings(BaseSettings):
             is a 429 with ``Retry-After``. 0: no limit. Applies only when ``api_keys`` are set.
         cors_origins: Browser origins (``https://portal.example.com``) allowed to call the API
             cross-origin; none by default. ``*`` is refused.
+        embed_origins: Origins of the pages allowed to show the embeddable chat (``/embed``, opened by
+            ``/embed.js``) in a frame: its ``Content-Security-Policy: frame-ancestors 'self' <origins>``.
+            None by default (only the assistant's own pages may frame it); ``*`` is refused. Every
+            other page and endpoint may be framed by the assistant's own origin only
+            (:mod:`assistant.embed`).
         allowed_hosts: Host names accepted in the ``Host`` header besides the loopback names
             (127.0.0.1, localhost, [::1]) and ``host``; others get a 400, so that a DNS-rebinding
             page cannot drive a local instance. ``*.example.com`` matches subdomains; ``*`` is refused.
@@ -159,11 +164,12 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=60, ge=0, le=100_000)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    embed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_document_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
 
-    @field_validator("api_keys", "cors_origins", "allowed_hosts", mode="before")
+    @field_validator("api_keys", "cors_origins", "embed_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         """A list from the environment: a JSON list (``["a","b"]``) or comma-separated (``a,b``)."""
@@ -186,13 +192,13 @@ class Settings(BaseSettings):
                                  "spaces; make one with: python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
         return keys
 
-    @field_validator("cors_origins")
+    @field_validator("cors_origins", "embed_origins")
     @classmethod
     def _check_origins(cls, origins: list[str]) -> list[str]:
         out = []
         for origin in origins:
             if "*" in origin:
-                raise ValueError(f"{origin!r}: a wildcard origin would let any web page call the API; "
+                raise ValueError(f"{origin!r}: a wildcard origin would let any web page use the assistant; "
                                  "list each portal origin, like https://portal.example.com")
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \

@@ -68,13 +68,15 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 @contextmanager
-def ui_server(data_dir: Path, *args: str, answer_mode: str = "generative") -> Iterator[str]:
-    """Run ``assistant ui`` on a free port until the block ends; yields its URL.
+def ui_server(data_dir: Path, *args: str, answer_mode: str = "generative", command: str = "ui",
+              env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``assistant ui`` (or ``command``: ``serve``) on a free port until the block ends; yields its URL.
 
     A ``data_dir`` that does not exist yet is filled with the bundled article first.
 
     ``answer_mode`` defaults to ``generative`` so that the scripted model streams its answers (the
     product's default, ``extractive``, answers without a model: ``test_default_configuration...``).
+    ``env``: more environment variables (``ASSISTANT_*`` settings) for the server.
     """
     if not data_dir.exists():  # only the default location gets the bundled article on its own
         indexed = _cli("index", "--data-dir", str(data_dir))
@@ -82,16 +84,16 @@ def ui_server(data_dir: Path, *args: str, answer_mode: str = "generative") -> It
     port = _free_port()
     log_path = data_dir.parent / f"ui-{port}.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ui", "--host", "127.0.0.1",
+        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", command, "--host", "127.0.0.1",
                                  "--port", str(port), "--data-dir", str(data_dir), *args],
                                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env=dict(os.environ, ASSISTANT_ANSWER_MODE=answer_mode))
+                                env=dict(os.environ, ASSISTANT_ANSWER_MODE=answer_mode, **(env or {})))
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"assistant ui exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(f"assistant {command} exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
             try:
                 with urllib.request.urlopen(url + "v1/health", timeout=2) as r:
                     if r.status == 200:
@@ -99,7 +101,7 @@ def ui_server(data_dir: Path, *args: str, answer_mode: str = "generative") -> It
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"assistant ui did not start in 180 s:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(f"assistant {command} did not start in 180 s:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.5)
         yield url
     finally:
@@ -111,10 +113,11 @@ def ui_server(data_dir: Path, *args: str, answer_mode: str = "generative") -> It
             proc.wait()
 
 
-def run_spec(spec: str, url: str, answer_timeout_s: float = 60, timeout: float = 600) -> str:
-    """Run one Node browser script against ``url``; fails the test with its output when it fails."""
+def run_spec(spec: str, url: str, answer_timeout_s: float = 60, timeout: float = 600, **env_vars: str) -> str:
+    """Run one Node browser script against ``url`` (more environment for it in ``env_vars``); fails the
+    test with its output when it fails."""
     env = dict(os.environ, UI_URL=url, SCREENSHOT_DIR=str(SCREENSHOTS), CHROMIUM_PATH=CHROMIUM,
-               ANSWER_TIMEOUT_MS=str(int(answer_timeout_s * 1000)))
+               ANSWER_TIMEOUT_MS=str(int(answer_timeout_s * 1000)), **env_vars)
     proc = subprocess.run(["node", "--test", "--test-reporter=spec", spec], cwd=E2E, env=env,
                           capture_output=True, text=True, timeout=timeout)
     output = proc.stdout + proc.stderr
