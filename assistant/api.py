@@ -364,7 +364,7 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
     store = build_store(settings)
     assistant = build_assistant(settings, store=store)
     if require_index(settings, store):
-        print(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", flush=True)
+        print(f"Note: the index in {store.location} was empty; indexed the bundled article into it.", flush=True)
     sources, chunks = describe_sources(store), store.count()
     app = create_app(assistant, chunk_count=store.count, store=store)
     if with_ui:

@@ -89,8 +89,10 @@ def _drop_or_set_aside(settings) -> None:  # noqa: ANN001
     from index.store import drop_collection, set_aside_damaged
 
     try:
-        drop_collection(settings.persist_dir, settings.collection)
+        drop_collection(settings.persist_dir, settings.collection, settings.chroma_url)
     except StoreError:
+        if settings.chroma_url:  # a server's files are not ours to move
+            raise
         kept = set_aside_damaged(settings.persist_dir)
         typer.echo(f"Note: the index in {settings.persist_dir} could not be opened; moved it to {kept} "
                    "and building a new one.", err=True)
@@ -152,7 +154,7 @@ def index(
         typer.echo(f"{r.source}: {r.added} added, {r.unchanged} unchanged, {r.removed} removed")
     if run.unchanged:
         typer.echo(f"{len(run.unchanged)} unchanged file(s) left as they were")
-    typer.echo(f"{store.count()} chunks in {s.persist_dir}")
+    typer.echo(f"{store.count()} chunks in {store.location}")
 
 
 #: Files from which ``assistant index`` shows a progress bar (on a terminal).

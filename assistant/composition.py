@@ -16,13 +16,15 @@ def build_store(settings: Settings):  # noqa: ANN201 - index.store.ChunkStore
     Raises:
         index.ModelNotFoundError: the embedding model's files are not installed.
         index.EmbeddingMismatchError: the store was built with another embedding model.
+        index.errors.StoreError: the store cannot be opened (damaged, or its ``chroma_url`` server is down).
     """
     from index.embeddings import build_embeddings
     from index.offline import stay_offline
     from index.store import ChunkStore
 
     stay_offline()
-    return ChunkStore(settings.persist_dir, build_embeddings(settings.embedding_backend), settings.collection)
+    return ChunkStore(settings.persist_dir, build_embeddings(settings.embedding_backend), settings.collection,
+                      chroma_url=settings.chroma_url)
 
 
 def build_library(settings: Settings):  # noqa: ANN201 - index.library.DocumentLibrary

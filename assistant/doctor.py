@@ -381,11 +381,12 @@ def _empty_index_fix(settings: Settings) -> str:
 def check_index(settings: Settings) -> Check:
     """The index: present, its chunk count, built with the configured embedding model."""
     name = "index"
-    if not (settings.persist_dir / "chroma.sqlite3").is_file():
+    where = settings.chroma_url or settings.persist_dir
+    if not settings.chroma_url and not (settings.persist_dir / "chroma.sqlite3").is_file():
         return Check(name, "warn", f"no index in {settings.persist_dir} yet",
                      _empty_index_fix(settings))
     from assistant.composition import build_store
-    from index.errors import EmbeddingMismatchError, ModelNotFoundError
+    from index.errors import EmbeddingMismatchError, ModelNotFoundError, StoreError
 
     try:
         store = build_store(settings)
@@ -394,11 +395,15 @@ def check_index(settings: Settings) -> Check:
         return Check(name, "fail", str(exc).split(". Rebuild")[0], "assistant index --rebuild (or set embedding_backend back)")
     except ModelNotFoundError as exc:
         return Check(name, "fail", f"cannot open it: {exc}", "run scripts/install")
+    except StoreError as exc:
+        if not settings.chroma_url:
+            return Check(name, "fail", f"cannot open {where}: {type(exc).__name__}: {exc}"[:300], "assistant index --rebuild")
+        return Check(name, "fail", str(exc).split(". ")[0][:300], "start the Chroma server (chroma run) or correct chroma_url")
     except Exception as exc:  # noqa: BLE001 - a broken Chroma directory: report, do not crash
-        return Check(name, "fail", f"cannot open {settings.persist_dir}: {type(exc).__name__}: {exc}"[:300],
+        return Check(name, "fail", f"cannot open {where}: {type(exc).__name__}: {exc}"[:300],
                      "assistant index --rebuild")
     if count == 0:
-        return Check(name, "warn", f"empty ({settings.persist_dir})",
+        return Check(name, "warn", f"empty ({where})",
                      _empty_index_fix(settings))
     sources = store.sources()
     return Check(name, "ok", f"{count} chunks from {len(sources)} file(s), embedding model {store.model_id}")

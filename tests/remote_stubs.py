@@ -31,6 +31,7 @@ def _role(m: BaseMessage) -> str:
 class ChatOpenAI(BaseChatModel):
     model: str
     base_url: str | None = None
+    api_key: str | None = None
     temperature: float = 0.0
     max_tokens: int | None = None
     timeout: Any = None
@@ -43,7 +44,7 @@ class ChatOpenAI(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:  # noqa: ANN001
         import openai
 
-        client = openai.OpenAI(api_key="sk-test", base_url=self.base_url, timeout=self.timeout,
+        client = openai.OpenAI(api_key=self.api_key, base_url=self.base_url, timeout=self.timeout,
                                max_retries=self.max_retries)
         stream = client.chat.completions.create(model=self.model, stream=True, max_tokens=self.max_tokens,
                                                 messages=[{"role": _role(m), "content": m.content} for m in messages])

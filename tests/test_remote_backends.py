@@ -152,3 +152,27 @@ def test_health_names_a_missing_extra_instead_of_failing(fake_settings, monkeypa
     health = client.get("/v1/health")
     assert health.status_code == 200 and health.json()["status"] == "degraded"
     assert "grounded-assistant[openai]" in health.json()["backend"]["last_error"]
+
+
+def test_an_openai_compatible_server_needs_no_key(fake_settings, monkeypatch) -> None:
+    """A local server (llama_cpp.server, vLLM) has no keys; the ``openai`` client refuses to start without one."""
+    from assistant.llm import NO_KEY, build_llm
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    model = build_llm(fake_settings.model_copy(update={"llm_backend": "openai", "base_url": "http://127.0.0.1:9/v1"}))
+    assert model.openai_api_key.get_secret_value() == NO_KEY
+
+
+def test_the_openai_key_setting_wins_and_openai_itself_needs_one(fake_settings, monkeypatch) -> None:
+    from pydantic import SecretStr
+
+    from assistant.llm import ModelUnavailableError, build_llm
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    settings = fake_settings.model_copy(update={"llm_backend": "openai", "base_url": "http://127.0.0.1:9/v1"})
+    assert build_llm(settings).openai_api_key.get_secret_value() == "sk-from-env"
+    keyed = settings.model_copy(update={"backend_api_key": SecretStr("sk-setting")})
+    assert build_llm(keyed).openai_api_key.get_secret_value() == "sk-setting"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(ModelUnavailableError, match="set ASSISTANT_BACKEND_API_KEY .* or set ASSISTANT_BASE_URL"):
+        build_llm(settings.model_copy(update={"base_url": None}))
