@@ -1,13 +1,15 @@
 """Hybrid retrieval: dense (MiniLM cosine in Chroma) and lexical (BM25) rankings fused by RRF.
 
 Dense retrieval misses exact tokens a small embedding model does not represent well (acronyms such
-as "SAC", rare names); BM25 catches them. The scoring is Okapi BM25's (k1 = 1.5, b = 0.75) with the
-idf of BM25+ (Lv & Zhai, CIKM 2011), ``log((N + 1) / df)``, via ``rank_bm25.BM25Plus`` with its
-lower bound ``delta`` = 0. That idf is positive for every term, so a query term scores in a corpus of
-one or two chunks too (Okapi's ``log((N - df + 0.5) / (df + 0.5))`` is 0 or negative there), and
-with ``delta`` = 0 a chunk without any query term scores exactly 0. (``rank_bm25.BM25L`` 0.2.2 has a
-non-negative idf too, but multiplies by the term frequency once more (no saturation:
-a repeated term keeps adding); on the dev set it lowered MRR@4 from 0.798 to 0.783, BM25Plus(delta=0) kept 0.798.)
+as "SAC", rare names); BM25 catches them. The lexical ranking is SQLite FTS5's ``bm25()``
+(https://www.sqlite.org/fts5.html#the_bm25_function) over the persistent lexical index the write
+path keeps in step with the vector store (:mod:`index.manifest`): Okapi BM25,
+``sum_t idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))`` with k1 = 1.2 and b = 0.75
+(fixed by FTS5) and ``idf(t) = log((N - df + 0.5) / (df + 0.5))``, floored at 1e-6 for a term in
+more than half of the chunks, so every chunk holding a query term scores above 0 and a chunk
+without any scores 0 (it is not a candidate). Terms on both sides are the Snowball stems of the
+non-stop words (:func:`index.lexical.lexical_terms`), of the chunk's context and text. Only the
+best-scored candidates are read (``LIMIT``); no corpus is held in memory.
 The two rankings are fused with Reciprocal Rank Fusion, ``score(d) = sum_r 1 / (60 + rank_r(d))``
 (Cormack, Clarke & Buettcher, SIGIR 2009; k = 60 as in the paper and LangChain's EnsembleRetriever).
 
@@ -21,7 +23,8 @@ from __future__ import annotations
 import threading
 
 from assistant.models import Passage
-from assistant.textutil import STOPWORDS, stem, words
+from assistant.textutil import words
+from index.lexical import lexical_terms  # noqa: F401 - part of this module's interface
 from index.loader import has_visible_text
 
 #: RRF constant from Cormack et al. (2009).
@@ -33,11 +36,6 @@ CANDIDATE_FACTOR = 4
 #: Retrieval* (2008), section 19.6 "Near-duplicates and shingling".
 SHINGLE_WORDS = 4
 NEAR_DUPLICATE_JACCARD = 0.9
-
-
-def lexical_terms(text: str) -> list[str]:
-    """BM25 terms: lower-cased Snowball stems of the non-stop words."""
-    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS]
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[tuple[str, ...]]:
@@ -73,32 +71,23 @@ class HybridRetriever:
         [1, 2, 3]
 
     Args:
-        store: An ``index.store.ChunkStore`` (anything with ``search``, ``all_chunks``,
-            ``similarities`` and ``count``).
+        store: An ``index.store.ChunkStore`` (anything with ``search``, ``lexical_search``,
+            ``chunks``, ``similarities``, ``generation``, ``reopen`` and ``count``).
     """
 
     def __init__(self, store) -> None:  # noqa: ANN001
         self.store = store
         self._lock = threading.Lock()
-        self._bm25 = None
-        self._chunks: list = []
-        self._key: frozenset[str] | None = None
+        self._generation: int | None = None
 
-    def _lexical_index(self):  # noqa: ANN202
-        from rank_bm25 import BM25Plus
-
+    def _follow_changes(self) -> None:
+        """Reopen the store when its generation moved since the last query (another process or
+        store object changed it: Chroma's cached vector index may be stale)."""
         with self._lock:
-            ids = frozenset(self.store.ids())
-            if ids != self._key:  # (re)build when the store changed
-                if self._key is not None:
-                    self.store.reopen()  # the vector index may have been changed by another process
-                self._chunks = self.store.all_chunks()
-                # a chunk with no visible text (stored by an older version) is never a passage
-                self._chunks = [c for c in self._chunks if has_visible_text(c.text)]
-                corpus = [lexical_terms(f"{c.context}\n{c.text}") or ["\u2205"] for c in self._chunks]
-                self._bm25 = BM25Plus(corpus, delta=0.0) if corpus else None
-                self._key = ids
-            return self._bm25, self._chunks
+            generation = self.store.generation()
+            if self._generation is not None and generation != self._generation:
+                self.store.reopen()
+            self._generation = generation
 
     def search(self, query: str, k: int) -> list[Passage]:
         """The k best passages, numbered from 1 in fused order.
@@ -107,25 +96,22 @@ class HybridRetriever:
             Up to k passages, no two of them near-duplicates (:func:`near_duplicates`); ``score`` is the
             cosine similarity, ``lexical_score`` the BM25 score (0.0: no query term in the passage).
         """
+        self._follow_changes()  # first: it reopens the store after an outside change
         if self.store.count() == 0:
             return []
         n = max(20, CANDIDATE_FACTOR * k)
-        bm25, chunks = self._lexical_index()  # first: it reopens the store after an outside change
         dense = [c for c in self.store.search(query, k=n) if has_visible_text(c.text)]
-        terms = lexical_terms(query)
-        lexical_scores = bm25.get_scores(terms) if (bm25 is not None and terms) else [0.0] * len(chunks)
-        lexical = sorted(
-            ((float(s), c) for s, c in zip(lexical_scores, chunks) if s > 0), key=lambda t: -t[0]
-        )[:n]
+        lexical = self.store.lexical_search(lexical_terms(query), n)
         fused: dict[str, float] = {}
         for rank, c in enumerate(dense, start=1):
             fused[c.id] = fused.get(c.id, 0.0) + 1.0 / (RRF_K + rank)
-        for rank, (_, c) in enumerate(lexical, start=1):
-            fused[c.id] = fused.get(c.id, 0.0) + 1.0 / (RRF_K + rank)
-        by_id = {c.id: c for c in chunks}
-        by_id.update({c.id: c for c in dense})
+        for rank, (i, _) in enumerate(lexical, start=1):
+            fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
+        by_id = {c.id: c for c in dense}
+        by_id.update({c.id: c for c in self.store.chunks([i for i, _ in lexical if i not in by_id])})
+        fused = {i: f for i, f in fused.items() if i in by_id}  # a chunk removed meanwhile is skipped
         cosine = {c.id: c.score for c in dense}
-        lex = {c.id: s for s, c in lexical}
+        lex = dict(lexical)
         top: list[str] = []
         taken: list[frozenset] = []
         for i in sorted(fused, key=lambda i: (-fused[i], -cosine.get(i, -1.0))):
@@ -140,7 +126,12 @@ class HybridRetriever:
         cosine.update(self.store.similarities(query, missing))
         return [
             Passage(passage_id=n, chunk_id=i, source=by_id[i].source, start=by_id[i].start, end=by_id[i].end,
-                    score=round(cosine.get(i, 0.0), 4), lexical_score=round(lex.get(i, 0.0), 4), text=by_id[i].text,
-                    context=getattr(by_id[i], "context", ""))
+                    score=round(cosine.get(i, 0.0), 4), lexical_score=_significant(lex.get(i, 0.0)),
+                    text=by_id[i].text, context=getattr(by_id[i], "context", ""))
             for n, i in enumerate(top, start=1)
         ]
+
+
+def _significant(score: float) -> float:
+    """``score`` to 4 significant digits: a floored-idf BM25 score (about 1e-6) stays above 0."""
+    return float(f"{score:.4g}")

@@ -14,11 +14,16 @@ With ``chroma_url`` the vectors live in a Chroma server (``chromadb.HttpClient``
 manifest (:class:`index.manifest.ChromaManifest`), so that every process using that server serves
 the same complete documents; a server that cannot be reached is a :class:`StoreError` naming the
 setting.
+
+Lexical index: the manifest commit also writes the document's rows of the lexical (FTS5) index, so
+it changes with the served chunks, source by source (see :mod:`index.manifest`). A store built before
+the lexical index existed gets it built once, from its chunks, when it is opened (logged).
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import sqlite3
 import sys
@@ -31,10 +36,14 @@ from typing import TYPE_CHECKING
 from index.chunking import Chunk
 from index.embeddings import embedding_model_id
 from index.errors import EmbeddingMismatchError, IndexingError, StoreError
+from index.lexical import lexical_terms
+from index.loader import has_visible_text
 from index.manifest import ChromaManifest, Manifest
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_COLLECTION = "passages"
 
@@ -80,6 +89,19 @@ class UpsertReport:
     added: int
     unchanged: int
     removed: int
+
+
+def chunk_terms(text: str, context: str = "") -> str:
+    """The lexical index row of a chunk: its context's and text's lexical terms, space-joined.
+
+    A chunk without visible text gets no terms (it is never a passage).
+    """
+    return " ".join(lexical_terms(f"{context}\n{text}")) if has_visible_text(text) else ""
+
+
+def _lexical_cache_dir(persist_dir: Path) -> Path:
+    """Where a store behind ``chroma_url`` keeps its local lexical cache: ``<persist_dir>-lexical`` beside it."""
+    return persist_dir.with_name(persist_dir.name + "-lexical")
 
 
 def _open_client(persist_dir: Path, chroma_url: str | None = None):  # noqa: ANN202 - chromadb.ClientAPI
@@ -209,7 +231,8 @@ def drop_collection(persist_dir: str | Path, collection: str = DEFAULT_COLLECTIO
         dropped = collection in _collection_names(client)
         if dropped:
             client.delete_collection(collection)
-        manifest = ChromaManifest(lambda: client) if chroma_url else Manifest(persist_dir)
+        manifest = (ChromaManifest(lambda: client, _lexical_cache_dir(Path(persist_dir)), lambda c, ids: {})
+                    if chroma_url else Manifest(persist_dir))
         manifest.drop(collection)  # after Chroma: a kill in between is reported as damage
         return dropped
     except IndexingError:
@@ -275,13 +298,36 @@ class ChunkStore:
     @_guarded
     def _open(self) -> None:
         self._check_model()
-        self._manifest = ChromaManifest(lambda: self._client) if self.chroma_url else Manifest(self.persist_dir)
+        self._manifest = (ChromaManifest(lambda: self._client, _lexical_cache_dir(self.persist_dir),
+                                         self._terms_of)
+                          if self.chroma_url else Manifest(self.persist_dir))
         if not self._manifest.registered(self.collection_name):  # new, or built before manifests existed
             self._manifest.register(self.collection_name, self._stored_by_source())
+        if not self._manifest.lexical_ready(self.collection_name):  # built before the lexical index
+            self._build_lexical()
         missing = len(self._served_ids() - self._stored_ids())
         if missing:
             raise _store_error(self.persist_dir, RuntimeError(
                 f"{missing} indexed chunks of collection {self.collection_name!r} are missing from Chroma"), self.chroma_url)
+
+    def _terms_of(self, collection: str, ids: list[str]) -> dict[str, str]:
+        """Lexical terms of the chunks ``ids`` of ``collection``, read from Chroma (for a remote manifest's cache)."""
+        got = self._client.get_collection(collection).get(ids=ids, include=["documents", "metadatas"])
+        return {str(i): chunk_terms(d or "", str((m or {}).get("context") or ""))
+                for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])}
+
+    def _build_lexical(self) -> None:
+        """Build the lexical index from the served chunks, once (a migration: logged)."""
+        import time
+
+        started = time.perf_counter()
+        chunks = self.all_chunks()
+        self._manifest.build_lexical(self.collection_name,
+                                     ((c.source, c.id, chunk_terms(c.text, c.context)) for c in chunks))
+        if chunks:  # a new, empty store has nothing to migrate
+            log.warning("built the lexical index of %d chunks of collection %r in %s in %.1f s (once: it is "
+                        "kept up to date from now on)", len(chunks), self.collection_name, self.persist_dir,
+                        time.perf_counter() - started)
 
     @cached_property
     def _client(self):  # noqa: ANN202
@@ -341,7 +387,39 @@ class ChunkStore:
     @_guarded
     def count(self) -> int:
         """Number of served chunks (those of completely indexed documents)."""
-        return sum(len(ids) for ids in self._documents().values())
+        return self._manifest.chunk_count(self.collection_name)
+
+    @_guarded
+    def generation(self) -> int:
+        """A number that changes whenever a change to this collection is committed, by any process."""
+        return self._manifest.generation(self.collection_name)
+
+    @_guarded
+    def lexical_search(self, terms: list[str], limit: int) -> list[tuple[str, float]]:
+        """The ``limit`` served chunks that best match ``terms`` by FTS5's BM25, best first.
+
+        Args:
+            terms: Query terms analysed as the chunks were (:func:`index.lexical.lexical_terms`).
+            limit: Most chunks returned.
+
+        Returns:
+            ``(chunk id, score)`` pairs, score > 0 (see :meth:`index.manifest.Manifest.lexical_search`).
+        """
+        return self._manifest.lexical_search(self.collection_name, terms, limit)
+
+    @_guarded
+    def chunks(self, ids: list[str]) -> list[StoredChunk]:
+        """The served chunks among ``ids`` (score 0.0), in no particular order; others are left out."""
+        served = sorted(self._manifest.served(self.collection_name, ids))
+        return self._retrying(self._get_chunks, served) if served else []
+
+    def _get_chunks(self, ids: list[str]) -> list[StoredChunk]:
+        got = self._collection.get(ids=ids, include=["documents", "metadatas"])
+        return [
+            StoredChunk(id=i, source=str(m["source"]), ordinal=int(m["ordinal"]), start=int(m["start"]),
+                        end=int(m["end"]), text=d, score=0.0, context=str(m.get("context") or ""))
+            for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+        ]
 
     @_guarded
     def ids(self, source: str | None = None) -> set[str]:
@@ -395,7 +473,8 @@ class ChunkStore:
             self._collection.upsert(ids=[c.id for c in batch], embeddings=vectors, documents=[c.text for c in batch],
                                     metadatas=[c.metadata() for c in batch])
             _pause_point(f"after-batch-{n}")
-        self._manifest.set_document(self.collection_name, source, new_ids)
+        self._manifest.set_document(self.collection_name, source, new_ids,
+                                    {c.id: chunk_terms(c.text, c.context) for c in chunks if c.id not in served})
         _pause_point("before-cleanup")
         leftovers = sorted(present - set(new_ids))
         if leftovers:
@@ -431,22 +510,15 @@ class ChunkStore:
 
     @_guarded
     def all_chunks(self) -> list[StoredChunk]:
-        """Every served chunk (score 0.0), in source and ordinal order; for lexical (BM25) indexing."""
+        """Every served chunk (score 0.0), in source and ordinal order (builds an older store's lexical index)."""
         served = sorted(self._served_ids())
-        if not served:
-            return []
-        got = self._collection.get(ids=served, include=["documents", "metadatas"])
-        chunks = [
-            StoredChunk(id=i, source=str(m["source"]), ordinal=int(m["ordinal"]), start=int(m["start"]),
-                        end=int(m["end"]), text=d, score=0.0, context=str(m.get("context") or ""))
-            for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
-        ]
+        chunks = self._get_chunks(served) if served else []
         return sorted(chunks, key=lambda c: (c.source, c.ordinal))
 
     @_guarded
     def similarities(self, query: str, ids: list[str]) -> dict[str, float]:
         """Cosine similarity of ``query`` to each served chunk in ``ids`` (other ids are left out)."""
-        ids = sorted(set(ids) & self._served_ids())
+        ids = sorted(self._manifest.served(self.collection_name, ids))
         return self._retrying(self._similarities, query, ids) if ids else {}
 
     def _similarities(self, query: str, ids: list[str]) -> dict[str, float]:
@@ -498,12 +570,13 @@ class ChunkStore:
             return fn(*args)
 
     def _search(self, query: str, k: int) -> list[StoredChunk]:
-        served = self._served_ids()
-        if not served:
+        count = self._manifest.chunk_count(self.collection_name)
+        if not count:
             return []
         # Chunks of an interrupted run are stored but not served: fetch enough to still find k served ones.
-        unserved = max(self._collection.count() - len(served), 0)
+        unserved = max(self._collection.count() - count, 0)
         hits = self._vectorstore.similarity_search_with_score(query, k=k + unserved)
+        served = self._manifest.served(self.collection_name, [str(doc.id) for doc, _ in hits])
         return [
             StoredChunk(
                 id=str(doc.id),

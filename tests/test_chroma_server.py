@@ -161,6 +161,30 @@ def test_stores_on_one_server_share_the_manifest(chroma, tmp_path) -> None:
     assert serving.count() == 0 and serving.search("When does the depot open?", k=2) == []
 
 
+
+def test_each_process_keeps_its_lexical_index_in_step_with_the_server(chroma, tmp_path) -> None:
+    """The lexical (FTS5) index is a per-process cache of the server's record: a rare word another
+    process indexed is found, a replaced document's old word is gone, only changed sources are re-read."""
+    from index.chunking import TokenChunker
+
+    def store(name: str):  # noqa: ANN202
+        return build_store(load_settings(data_dir=tmp_path / name, embedding_backend="fake", chroma_url=chroma.url))
+
+    serving, writer = store("a"), store("b")
+    chunker = TokenChunker(40, 0)
+    writer.replace_source("a.txt", chunker.split("a.txt", "The quokka enclosure is north of the gate."))
+    writer.replace_source("b.txt", chunker.split("b.txt", "Visitors pay at the kiosk."))
+    assert [cid for cid, _ in serving.lexical_search(["quokka"], 5)] == [c.id for c in serving.all_chunks()
+                                                                         if c.source == "a.txt"]
+    fetched: list[list[str]] = []
+    original = serving._terms_of
+    serving._manifest.terms_of = lambda c, ids: fetched.append(ids) or original(c, ids)
+    writer.replace_source("a.txt", chunker.split("a.txt", "The wombat enclosure is north of the gate."))
+    assert serving.lexical_search(["quokka"], 5) == []
+    assert len(serving.lexical_search(["wombat"], 5)) == 1
+    assert len(fetched) == 1 and len(fetched[0]) == 1  # only the changed source's new chunk was read
+    assert not (tmp_path / "a" / "chroma").exists()  # the vectors stay in the server
+
 def test_doctor_reports_a_server_that_is_down(chroma, tmp_path) -> None:
     from assistant.doctor import check_index
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_lexical_index import lexical_rows  # tests/test_lexical_index.py
 
 from index.chunking import TokenChunker
 from index.embeddings import FakeEmbeddings
@@ -64,6 +65,11 @@ def _stored_ids(data: Path, source: str) -> set[str]:
     return set(client.get_collection("passages").get(where={"source": source}, include=[])["ids"])
 
 
+def _lexical_ids(data: Path, source: str) -> set[str]:
+    """Chunk ids of ``source`` in the lexical (FTS5) index."""
+    return {i for i, (_, s, _) in lexical_rows(data / "chroma").items() if s == source}
+
+
 def _open(data: Path) -> ChunkStore:
     return ChunkStore(data / "chroma", FakeEmbeddings())
 
@@ -87,6 +93,7 @@ def test_kill_9_while_a_document_is_written_serves_the_rest_and_the_next_run_com
     assert store.sources() == [BUNDLED] and store.count() == 7  # the half-written document is not served
     assert {h.source for h in store.search("harbour quarry granite ferry lantern", k=20)} == {BUNDLED}
     assert {c.source for c in store.all_chunks()} == {BUNDLED}
+    assert {s for _, s, _ in lexical_rows(data / "chroma").values()} == {BUNDLED}  # nor lexically indexed
     answered = _ask(data)
     assert answered.returncode == 0, answered.stderr
     assert f"[1] {BUNDLED}:" in answered.stdout
@@ -95,7 +102,7 @@ def test_kill_9_while_a_document_is_written_serves_the_rest_and_the_next_run_com
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[0] == f"big.txt: {len(expected)} added, 0 unchanged, 0 removed"
     store = _open(data)
-    assert store.ids("big.txt") == expected == _stored_ids(data, "big.txt")
+    assert store.ids("big.txt") == expected == _stored_ids(data, "big.txt") == _lexical_ids(data, "big.txt")
     assert store.count() == 7 + len(expected)
 
 
@@ -112,6 +119,7 @@ def test_kill_9_after_the_commit_serves_the_new_version_and_the_next_run_removes
 
     assert _stored_ids(data, "doc.txt") == old | new  # both versions are in Chroma...
     assert _open(data).ids("doc.txt") == new  # ...but only the complete new one is served
+    assert _lexical_ids(data, "doc.txt") == new  # and lexically indexed
     again = _cli("index", "--embedding", "fake", "--data-dir", str(data), str(doc))
     assert again.stdout.splitlines()[0] == f"doc.txt: 0 added, {len(new)} unchanged, 0 removed"
     assert _stored_ids(data, "doc.txt") == new
@@ -143,6 +151,7 @@ def test_a_write_that_dies_part_way_leaves_each_document_in_one_complete_version
     store = _open(tmp_path)
     assert store.ids("doc.txt") == old
     assert {c.id for c in store.all_chunks()} == old
+    assert _lexical_ids(tmp_path, "doc.txt") == old
 
 
 DAMAGE = {
