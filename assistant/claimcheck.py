@@ -47,6 +47,7 @@ from typing import Any
 
 from assistant.nlp import parse
 from assistant.questions import LIGHT_VERBS, number_value
+from assistant.similarity import derived, phrasal_equivalents
 from assistant.textutil import STOPWORDS, stem, words
 
 #: Dependency arcs allowed between a prepositional name and the word it attaches to (rule 8).
@@ -63,6 +64,9 @@ _LINKING = frozenset("be remain become stay seem appear".split())
 #: Prepositions of place, direction and time, whose object rule 8 checks.
 _PLACE_PREPS = frozenset("to in at from into on onto near inside".split())
 _PRONOUNS = frozenset("he she it they his her its their him them this these".split())
+#: Words that make a nominalisation a plan, not an event that happened (rule 6 for nouns).
+_PROSPECTIVE = frozenset("eventual future planned proposed potential possible prospective upcoming expected intended "
+                         "envisaged eye view aim goal prospect plan hope".split())
 
 
 def _key(tok: Any) -> set[str]:
@@ -75,6 +79,29 @@ def _matches(a: Any, b: Any) -> bool:
     if ka & kb:
         return True
     return any(len(x) >= 5 and len(y) >= 5 and x[:5] == y[:5] for x in ka for y in kb)
+
+
+def _derives(a: Any, b: Any) -> bool:
+    """Rule 4 by form: same stem or prefix (:func:`_matches`), one word derived from the other
+    ("withdrew" ~ "withdrawal"), or ``b`` derived from a one-word equivalent of ``a``'s phrasal verb
+    ("pulled out" ~ "withdrawal")."""
+    if _matches(a, b):
+        return True
+    forms = (a.lemma_.lower(), a.text.lower(), *phrasal_equivalents(a))
+    return any(derived(f, g) for f in forms for g in (b.lemma_.lower(), b.text.lower()))
+
+
+def _prospective(tok: Any) -> bool:
+    """True for a nominalisation said of a planned or hoped-for event: "the *eventual* construction",
+    "with an eye to the construction", "plans for the construction"."""
+    if any(c.dep_ in ("amod", "compound") and c.lemma_.lower() in _PROSPECTIVE for c in tok.children):
+        return True
+    for a in tok.ancestors:  # the noun phrase around it, up to the verb that governs it
+        if a.pos_ in ("VERB", "AUX"):
+            return False
+        if a.lemma_.lower() in _PROSPECTIVE:
+            return True
+    return False
 
 
 def _is_content_verb(tok: Any) -> bool:
@@ -248,8 +275,8 @@ def conflict(claim: str, window: str, context: str = "", similar: Any = None) ->
     w_tokens = [t for t in w_doc if t.is_alpha]
     w_content = [t.text for t in w_tokens if t.text.lower() not in STOPWORDS]
     for t in c_doc:
-        if _is_content_verb(t) and not any(_matches(t, s) for s in w_tokens) and not (
-                similar is not None and similar(t.text, w_content)):
+        if _is_content_verb(t) and not any(_derives(t, s) for s in w_tokens) and not (
+                similar is not None and any(similar(f, w_content) for f in (t.text, *phrasal_equivalents(t)))):
             return f"the verb {t.text!r} is not in the supporting sentence"
     # 4b. an item added to a list ("jet fighters, helicopters, submarines and ...") must be in the source
     for t in c_doc:
@@ -263,8 +290,13 @@ def conflict(claim: str, window: str, context: str = "", similar: Any = None) ->
             continue
         linking = t.lemma_.lower() in _LINKING
         aligned = [s for s in w_doc if s.pos_ in ("VERB", "AUX") and s.dep_ not in ("aux", "auxpass")
-                   and (_matches(t, s) or (linking and s.lemma_.lower() in _LINKING))]
+                   and (_derives(t, s) or (linking and s.lemma_.lower() in _LINKING))]
         if not aligned:
+            # a verb said only by a nominalisation of the source: "has built" against "the eventual construction"
+            nouns = [s for s in w_doc if s.pos_ == "NOUN" and _is_content_verb(t) and (
+                _derives(t, s) or (similar is not None and similar(t.lemma_.lower(), [s.text])))]
+            if nouns and verb_time(t) == "past" and all(_prospective(s) for s in nouns):
+                return f"tense: {t.text!r} is past in the claim, planned in the source ({nouns[0].text!r})"
             continue
         if linking:
             # copulas align by what they say of their subject: the attribute
