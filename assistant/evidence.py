@@ -21,8 +21,14 @@ development set, not its strings; coverage leads because the verifier's own chec
 
 A candidate is **answering evidence** when its coverage is at least :data:`MIN_COVERAGE`, it holds a
 focus term of the question (its rarest word found in the passages), and, for questions that name a
-role (who/when/where/how many/which X/what did X do), it holds the question's main verb (by stem or
-a shared prefix of five letters: "invited" ~ "invitation") and matches the answer type.
+role (who/when/where/how many/which X/what did X do), it holds the question's main verb and matches
+the answer type. The verb is found by stem or a shared prefix of five letters ("invited" ~
+"invitation"), or said otherwise (:func:`_said_otherwise`): a derivation ("converge" ~
+"convergence"), a phrasal verb's one-word equivalent ("grow closer" ~ "convergence", "pull out" ~
+"withdrew") or, with embeddings, a synonym ("built" ~ "construction"); the question words it stands
+for then count as found for coverage too. A quantity question's attribute matches its synonym
+("cost" ~ "price"). Times, amounts, directions and roles are never matched by a synonym
+(:func:`assistant.similarity.substitutable`).
 """
 
 from __future__ import annotations
@@ -353,8 +359,9 @@ def _said_otherwise(q: QuestionAnalysis, sentence: str, similarity: Any) -> froz
 
 def _with_attribute_synonyms(q: QuestionAnalysis, sentence: str, similarity: Any) -> QuestionAnalysis:
     """``q`` whose counted attribute also matches its synonyms in ``sentence`` ("cost" / "price"),
-    for the answer-type test of a quantity question; ``q`` itself without embeddings."""
-    if similarity is None or q.answer_type != "number" or not q.counted:
+    for the answer-type test of a quantity question; ``q`` itself without embeddings, and for "how
+    many X" questions, whose counted noun stays exact ("helicopters" do not count "jet fighters")."""
+    if similarity is None or q.answer_type != "number" or not q.counted or re.search(r"\bhow many\b", q.text, re.I):
         return q
     extra = {stem(w) for w in _content_words(sentence) if similarity.similar(w, sorted(q.counted))}
     return replace(q, counted=q.counted | frozenset(extra)) if extra else q

@@ -14,9 +14,16 @@ answer and the numbered passages the prompt showed it:
    - every **number** of the sentence (``2021``, ``16``) occurs in the window, and
    - every **name** (a capitalised word that is not a stop word) occurs in the window,
      case-insensitively, and
+   - every word of a **strict kind** (a time, an amount, a direction or a role of a person:
+     :data:`assistant.similarity.STRICT_WORDS`, "weekly", "thousands", "southern", "mayor")
+     occurs in the window by stem: such a word is a detail, swapping it is never a paraphrase, and
    - at least :data:`MIN_CONTENT_COVERAGE` of the sentence's **content words** (non-stop words,
      compared by Snowball stem) occur in the window, and at most :data:`MAX_UNSUPPORTED_WORDS`
-     of them do not.
+     of them do not. A content word counts as found when the window holds its derivation
+     ("withdrawal" for "withdraw"), the derivation of its phrasal verb's one-word equivalent
+     ("withdrawal" for "pulled out") or, with embeddings, a synonym (:mod:`assistant.similarity`).
+   A capitalised first word counts as a name only when the parse makes it a noun or an entity
+   ("Although ..." is not a name; the small parser tags unknown names opening a sentence as nouns).
 
    A sentence that names the same multi-word name twice ("X is expected to meet with X") is
    degenerate and removed. Cited passages are tried first; a sentence unsupported by the passage it cites but supported
@@ -41,7 +48,9 @@ answer and the numbered passages the prompt showed it:
 
 The thresholds are set from the development set and the crafted cases in ``tests/test_verifier.py``.
 The verifier is lexical: it catches invented names, numbers and unsupported wording (the failure
-modes of small models), not a paraphrase that flips meaning with the same words.
+modes of small models), not a paraphrase that flips meaning with the same words; the claim-level
+checks (:mod:`assistant.claimcheck`, which states what they can and cannot catch, with measured
+rates) catch one-detail changes of a true sentence.
 """
 
 from __future__ import annotations
