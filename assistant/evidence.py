@@ -21,8 +21,14 @@ development set, not its strings; coverage leads because the verifier's own chec
 
 A candidate is **answering evidence** when its coverage is at least :data:`MIN_COVERAGE`, it holds a
 focus term of the question (its rarest word found in the passages), and, for questions that name a
-role (who/when/where/how many/which X/what did X do), it holds the question's main verb (by stem or
-a shared prefix of five letters: "invited" ~ "invitation") and matches the answer type.
+role (who/when/where/how many/which X/what did X do), it holds the question's main verb and matches
+the answer type. The verb is found by stem or a shared prefix of five letters ("invited" ~
+"invitation"), or said otherwise (:func:`_said_otherwise`): a derivation ("converge" ~
+"convergence"), a phrasal verb's one-word equivalent ("grow closer" ~ "convergence", "pull out" ~
+"withdrew") or, with embeddings, a synonym ("built" ~ "construction"); the question words it stands
+for then count as found for coverage too. A quantity question's attribute matches its synonym
+("cost" ~ "price"). Times, amounts, directions and roles are never matched by a synonym
+(:func:`assistant.similarity.substitutable`).
 """
 
 from __future__ import annotations
@@ -288,16 +294,25 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
     total = sum(weight.values()) or 1.0
     focus = focus_terms(q.terms, passages)
     dense = _dense(q.text, texts, embeddings)
+    from assistant.similarity import for_embeddings
+
+    similarity = for_embeddings(embeddings)
     out = []
     for i, c in enumerate(cands):
+        pred = any(_prefix_match(p, stems[i]) for p in q.predicates) if q.predicates else True
+        said = frozenset() if pred else _said_otherwise(q, texts[i], similarity)
+        pred = pred or bool(said)
+        tq = _with_attribute_synonyms(q, texts[i], similarity)
+        if tq is not q:
+            said |= q.counted  # the attribute asked for ("cost") is named by its synonym ("price")
+        stems[i] = stems[i] | said
         have = stems[i] | {stem(w) for w in prev_names[i]}
         got = sum(w for t, w in weight.items() if t in have or _prefix_match(t, stems[i]))
         coverage = got / total if q.terms else 0.0
         names_ok = all(_prefix_match(stem(n), stems[i] | near[i]) for n in q.names)
-        pred = any(_prefix_match(p, stems[i]) for p in q.predicates) if q.predicates else True
         if pred and q.tense and _other_time(q, texts[i]):
             pred = False  # "will meet" is not answered by "met": another event
-        tm = type_match(q, texts[i]) or (rows[i] is not None and _row_type_match(q, rows[i]))
+        tm = type_match(tq, texts[i]) or (rows[i] is not None and _row_type_match(q, rows[i]))
         numbers = {v for w in words(texts[i]) if (v := number_value(w)) is not None}
         score = W_COVERAGE * coverage + W_DENSE * max(0.0, dense[i]) + W_TYPE * float(tm)
         out.append(Evidence(
@@ -309,6 +324,47 @@ def rank(q: QuestionAnalysis, passages: list[Passage], embeddings: Any = None) -
         ))
     out.sort(key=lambda e: (-e.score, e.passage_id, e.start))
     return out
+
+
+def _content_words(text: str) -> list[str]:
+    """Surface forms and lemmas of the verbs and common nouns of ``text``, lower-cased."""
+    from assistant.nlp import parse
+
+    out = []
+    for t in parse(text):
+        if t.pos_ in ("VERB", "NOUN") and t.is_alpha:
+            out += [t.text.lower(), t.lemma_.lower()]
+    return list(dict.fromkeys(out))
+
+
+def _said_otherwise(q: QuestionAnalysis, sentence: str, similarity: Any) -> frozenset[str]:
+    """Question-term stems whose predicate ``sentence`` says in other words, or an empty set.
+
+    A content verb of the question is said otherwise when a verb or common noun of the sentence is
+    its derivation or nominalisation ("converge" / "convergence", :func:`assistant.similarity.derived`),
+    derives from the one-word equivalent of its phrasal verb ("grow closer" -> "converge"), or, with
+    embeddings, is a synonym of one of those forms ("build" / "construction", "paid" / "bought";
+    :meth:`assistant.similarity.WordSimilarity.similar`, whose strict kinds never match).
+    """
+    from assistant.similarity import derived
+
+    words_ = _content_words(sentence)
+    out: set[str] = set()
+    for terms, forms in q.paraphrases:
+        if any(derived(f, w) for f in forms for w in words_) or (
+                similarity is not None and any(similarity.similar(f, words_) for f in forms)):
+            out |= terms
+    return frozenset(out)
+
+
+def _with_attribute_synonyms(q: QuestionAnalysis, sentence: str, similarity: Any) -> QuestionAnalysis:
+    """``q`` whose counted attribute also matches its synonyms in ``sentence`` ("cost" / "price"),
+    for the answer-type test of a quantity question; ``q`` itself without embeddings, and for "how
+    many X" questions, whose counted noun stays exact ("helicopters" do not count "jet fighters")."""
+    if similarity is None or q.answer_type != "number" or not q.counted or re.search(r"\bhow many\b", q.text, re.I):
+        return q
+    extra = {stem(w) for w in _content_words(sentence) if similarity.similar(w, sorted(q.counted))}
+    return replace(q, counted=q.counted | frozenset(extra)) if extra else q
 
 
 def _row_type_match(q: QuestionAnalysis, row: TableRow) -> bool:

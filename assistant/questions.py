@@ -127,6 +127,10 @@ class QuestionAnalysis:
             answer must then name a person.
         tense: ``past`` or ``future`` when the question's main verb says so ("will meet"), else None.
         term: The abbreviation a definition question asks about ("SAC"), or None.
+        paraphrases: For each content verb of the main predicate: the question-term stems it
+            stands for (the verb and its particle or comparative: "grown closer") and the word forms
+            a sentence may say it with instead (the verb's lemma and surface form and the one-word
+            equivalents of its phrasal verb, :data:`assistant.similarity.PHRASAL`).
     """
 
     text: str
@@ -142,6 +146,7 @@ class QuestionAnalysis:
     term: str | None = None
     person_target: bool = False
     tense: str | None = None
+    paraphrases: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = ()
 
     @property
     def strict(self) -> bool:
@@ -192,6 +197,31 @@ def _courtesy(text: str) -> InputKind | None:
     return None
 
 
+_WH_TAGS = ("WRB", "WP", "WDT", "WP$")
+
+
+def _do_question_verb(doc):  # noqa: ANN001, ANN202 - a spaCy Doc -> Token | None
+    """The main verb of a wh-question with do-support that the small parser tagged as a noun:
+    in "How much did the new stadium cost?" or "When did the mayor resign?" the noun phrase after
+    "did" ends with the verb, which then ends the clause. Returns None when the parse already has a
+    verb there or the pattern does not hold (at least two nouns in the phrase, the last one a
+    common noun followed by the end, a preposition or an adverb)."""
+    aux = next((t for t in doc if t.lower_ in ("did", "does", "do") and t.i > 0
+                and any(x.tag_ in _WH_TAGS for x in doc[:t.i])), None)
+    if aux is None:
+        return None
+    run = []
+    for t in doc[aux.i + 1:]:
+        if t.pos_ not in ("DET", "ADJ", "NOUN", "PROPN", "NUM", "PART"):
+            break
+        run.append(t)
+    after = doc[run[-1].i + 1] if run and run[-1].i + 1 < len(doc) else None
+    nouns = [t for t in run if t.pos_ in ("NOUN", "PROPN")]
+    if len(nouns) < 2 or run[-1].pos_ != "NOUN" or not (after is None or after.pos_ in ("PUNCT", "ADP", "ADV", "SCONJ")):
+        return None
+    return run[-1]
+
+
 def analyse(question: str) -> QuestionAnalysis:
     """Classify what the user typed and what kind of answer it expects."""
     q = normalize_quotes(question).strip()
@@ -235,6 +265,7 @@ def analyse(question: str) -> QuestionAnalysis:
     person_target = False
     tense = None
     lemma_terms: set[str] = set()
+    paraphrases: list[tuple[frozenset[str], tuple[str, ...]]] = []
     if language == "en":
         from assistant.nlp import parse
 
@@ -244,6 +275,15 @@ def analyse(question: str) -> QuestionAnalysis:
             if tok.pos_ == "VERB" and tok.dep_ not in ("relcl", "acl", "amod", "advcl") \
                     and tok.lemma_.lower() not in LIGHT_VERBS and tok.text.lower() not in META_WORDS:
                 predicates.add(stem(tok.lemma_))
+                from assistant.similarity import phrasal_equivalents, phrasal_part
+
+                part = phrasal_part(tok)
+                paraphrases.append((frozenset(stem(t.text) for t in [tok, part] if t is not None),
+                                    tuple(dict.fromkeys([tok.lemma_.lower(), tok.text.lower(), *phrasal_equivalents(tok)]))))
+        verb = _do_question_verb(doc)
+        if verb is not None and verb.lemma_.lower() not in LIGHT_VERBS:
+            predicates.add(stem(verb.lemma_))
+            paraphrases.append((frozenset({stem(verb.text)}), (verb.lemma_.lower(), verb.text.lower())))
         light = {t.i for t in doc if t.pos_ in ("VERB", "AUX") and t.lemma_.lower() in LIGHT_VERBS}
         lemma_terms = {stem(t.text) for t in doc if t.i in light}
         if answer_type == "number":
@@ -285,4 +325,5 @@ def analyse(question: str) -> QuestionAnalysis:
     terms = frozenset(stem(w) for w in ws if w.lower() not in STOPWORDS and w.lower() not in META_WORDS
                       and number_value(w) is None) - lemma_terms
     return QuestionAnalysis(q, "question", answer_type, language, terms, names, numbers, frozenset(predicates),
-                            frozenset(counted), target, term, person_target=person_target, tense=tense)
+                            frozenset(counted), target, term, person_target=person_target, tense=tense,
+                            paraphrases=tuple(paraphrases))

@@ -14,9 +14,16 @@ answer and the numbered passages the prompt showed it:
    - every **number** of the sentence (``2021``, ``16``) occurs in the window, and
    - every **name** (a capitalised word that is not a stop word) occurs in the window,
      case-insensitively, and
+   - every word of a **strict kind** (a time, an amount, a direction or a role of a person:
+     :data:`assistant.similarity.STRICT_WORDS`, "weekly", "thousands", "southern", "mayor")
+     occurs in the window by stem: such a word is a detail, swapping it is never a paraphrase, and
    - at least :data:`MIN_CONTENT_COVERAGE` of the sentence's **content words** (non-stop words,
      compared by Snowball stem) occur in the window, and at most :data:`MAX_UNSUPPORTED_WORDS`
-     of them do not.
+     of them do not. A content word counts as found when the window holds its derivation
+     ("withdrawal" for "withdraw"), the derivation of its phrasal verb's one-word equivalent
+     ("withdrawal" for "pulled out") or, with embeddings, a synonym (:mod:`assistant.similarity`).
+   A capitalised first word counts as a name only when the parse makes it a noun or an entity
+   ("Although ..." is not a name; the small parser tags unknown names opening a sentence as nouns).
 
    A sentence that names the same multi-word name twice ("X is expected to meet with X") is
    degenerate and removed. Cited passages are tried first; a sentence unsupported by the passage it cites but supported
@@ -41,7 +48,9 @@ answer and the numbered passages the prompt showed it:
 
 The thresholds are set from the development set and the crafted cases in ``tests/test_verifier.py``.
 The verifier is lexical: it catches invented names, numbers and unsupported wording (the failure
-modes of small models), not a paraphrase that flips meaning with the same words.
+modes of small models), not a paraphrase that flips meaning with the same words; the claim-level
+checks (:mod:`assistant.claimcheck`, which states what they can and cannot catch, with measured
+rates) catch one-detail changes of a true sentence.
 """
 
 from __future__ import annotations
@@ -205,21 +214,35 @@ class _Claim:
     numbers: frozenset[str]
     names: frozenset[str]
     content: frozenset[str]  # stems
+    strict: frozenset[str] = frozenset()  # stems of words of a strict kind (assistant.similarity.STRICT_WORDS)
 
 
 def _claim(text: str) -> _Claim:
+    from assistant.similarity import STRICT_WORDS
+
     numbers, names, content = set(), set(), set()
-    for w in words(text):
+    for i, w in enumerate(words(text)):
         low = w.lower()
         if is_number(w):
             numbers.add(canonical_number(w))
             continue
         if low in STOPWORDS:
             continue
-        if w[0].isupper():
+        if w[0].isupper() and (i > 0 or _proper_first(text)):
             names.add(low)
         content.add(stem(low))
-    return _Claim(frozenset(numbers), frozenset(names), frozenset(content))
+    strict = frozenset(stem(w.lower()) for w in words(text) if w.lower() in STRICT_WORDS and w.lower() not in STOPWORDS)
+    return _Claim(frozenset(numbers), frozenset(names), frozenset(content), strict)
+
+
+def _proper_first(text: str) -> bool:
+    """False when the capitalised first word of ``text`` is a function word, adverb, adjective or
+    verb in the spaCy parse ("Although ...", "Crucial ..."), capitalised by its position only. A noun
+    stays a possible name: the small parser tags unknown names at the start of a sentence as nouns."""
+    from assistant.nlp import parse
+
+    tok = next((t for t in parse(text) if t.is_alpha), None)
+    return tok is None or bool(tok.ent_type_) or tok.pos_ in ("NOUN", "PROPN", "X")
 
 
 @dataclass(frozen=True)
@@ -304,6 +327,8 @@ def _coverage(claim: _Claim, win: _Window) -> tuple[float, int] | None:
         return None
     if not claim.names <= win.lower_words:
         return None
+    if not claim.strict <= win.stems:
+        return None  # a time, amount, direction or role word is a detail, not a paraphrase
     if not claim.content:
         return 1.0, 0
     found = len(claim.content & win.stems)
@@ -320,6 +345,10 @@ def _missing(claim: _Claim, windows: list[_Window]) -> str:
         return "number not in any retrieved passage: " + ", ".join(miss_num)
     if miss_names:
         return "name not in any retrieved passage: " + ", ".join(miss_names)
+    all_stems = frozenset().union(*(w.stems for w in windows)) if windows else frozenset()
+    miss_strict = sorted(claim.strict - all_stems)
+    if miss_strict:
+        return "a time, amount, direction or role not in any retrieved passage: " + ", ".join(miss_strict)
     return "content not supported by any single passage sentence"
 
 
@@ -427,19 +456,21 @@ class GroundingVerifier:
         all_windows: list[_Window] = []
         conflict_reason = None
         words_by_stem = {stem(w.lower()): w.lower() for w in words(text)}
+        phrasal = _phrasal(text)
         for passage in ordered:
             wins = _windows(passage.text, passage.context)
             all_windows += wins
             candidates: list[tuple[float, int, _Window]] = []
             for win in wins:
-                got = self._soft(claim, win, words_by_stem, _coverage(claim, win))
+                got = self._soft(claim, win, words_by_stem, _coverage(claim, win), phrasal)
                 if got is None and claim.numbers <= win.numbers:
                     # a pronoun of the window may stand for a name said earlier in the passage
                     before = {w.lower() for w in words(passage.text[:win.start])}
                     if has_pronoun(passage.text[win.start:win.end]) and claim.names <= (win.lower_words | before):
                         reduced = _Claim(claim.numbers, frozenset(), claim.content - {stem(n) for n in claim.names
-                                                                                     if n not in win.lower_words})
-                        got = self._soft(reduced, win, words_by_stem, _coverage(reduced, win))
+                                                                                     if n not in win.lower_words},
+                                         claim.strict)
+                        got = self._soft(reduced, win, words_by_stem, _coverage(reduced, win), phrasal)
                 if got is None or got[0] < self.min_content_coverage or got[1] > self.max_unsupported_words:
                     continue
                 candidates.append((got[0], -(win.end - win.start), win))
@@ -462,14 +493,29 @@ class GroundingVerifier:
                                dropped_markers=dropped)
 
     def _soft(self, claim: _Claim, win: _Window, words_by_stem: dict[str, str],
-              got: tuple[float, int] | None) -> tuple[float, int] | None:
-        """Coverage with synonyms: a content word missing from the window counts as found when a
-        window word is similar enough (only with embeddings; names and numbers stay exact)."""
-        if got is None or self.similarity is None or got[1] == 0:
+              got: tuple[float, int] | None, phrasal: dict[str, tuple[str, ...]] | None = None) -> tuple[float, int] | None:
+        """Coverage with paraphrases: a content word missing from the window counts as found when a
+        window word is its derivation ("withdrawal" for "withdraw"), the one-word equivalent of its
+        phrasal verb ("withdrawal" for "pulled out"), or, with embeddings, a synonym
+        (:mod:`assistant.similarity`). Names, numbers and the strict kinds of
+        :data:`assistant.similarity.STRICT_WORDS` stay exact."""
+        from assistant.similarity import derived, substitutable
+
+        if got is None or got[1] == 0:
             return got
         missing = [s for s in claim.content if s not in win.stems]
         window_words = [w for w in win.lower_words if w not in STOPWORDS and not is_number(w)]
-        still = sum(not self.similarity.similar(words_by_stem.get(s, s), window_words) for s in missing)
+
+        def found(s: str) -> bool:
+            word = words_by_stem.get(s, s)
+            if not substitutable(word):
+                return False
+            forms = (word, *(phrasal or {}).get(s, ()))
+            if any(derived(f, w) for f in forms for w in window_words):
+                return True
+            return self.similarity is not None and any(self.similarity.similar(f, window_words) for f in forms)
+
+        still = sum(not found(s) for s in missing)
         return (len(claim.content) - still) / len(claim.content), still
 
     def verify(self, question: str, raw_answer: str, passages: list[Passage], truncated: bool = False) -> Verification:
@@ -540,6 +586,15 @@ class GroundingVerifier:
             if not any(is_number(w) or w.lower() in _TIME_WORDS for w in ws):
                 return "the question asks when and no supported sentence gives a time"
         return None
+
+
+def _phrasal(text: str) -> dict[str, tuple[str, ...]]:
+    """Stem of each verb of ``text`` that heads a phrasal verb -> its one-word equivalents
+    (:func:`assistant.similarity.phrasal_equivalents`; "pulled out" -> ("withdraw", ...))."""
+    from assistant.nlp import parse
+    from assistant.similarity import phrasal_equivalents
+
+    return {stem(t.text): eq for t in parse(text) if t.pos_ == "VERB" and (eq := phrasal_equivalents(t))}
 
 
 def _has_verb(text: str) -> bool:
