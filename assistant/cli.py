@@ -336,7 +336,8 @@ def chat(
         _print_answer(answer)
         typer.echo("")
         if answer.answer_kind != "smalltalk":
-            history = (history + [Turn(answer.standalone_question or answer.question, answer.answer)])[-max(s.history_turns, 1):]
+            # the question as asked (as API clients send it): a follow-up's rewrite is a search query, not a frame
+            history = (history + [Turn(question, answer.answer)])[-max(s.history_turns, 1):]
 
 
 HostOpt = Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")]

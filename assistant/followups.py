@@ -130,6 +130,12 @@ def ellipsis_rewrite(question: str, previous: str) -> str | None:
     if slot is None:
         return None
     start, end = slot
+    frag_head = next((t for t in frag if t.dep_ == "ROOT"), frag[-1])
+    slot_head = next((t for t in prev[start:end] if t.head.i < start or t.head.i >= end or t.head == t), prev[end - 1])
+    if frag_head.ent_type_ == "PERSON" and slot_head.pos_ != "PROPN":
+        # a person does not fill a thing's slot ("When did he overthrow the government?" + "What about
+        # Kan Zaw?" is a new topic, not "When did he overthrow Kan Zaw?"): searched as asked
+        return None
     return _finish(f"{prev[:start].text} {fragment} {prev[end:].text}")
 
 

@@ -165,3 +165,13 @@ def test_chat_reports_a_bad_question_and_goes_on(tmp_path: Path, monkeypatch) ->
     assert r.exit_code == 0, r.output
     assert "Error:" in r.stderr and "characters" in r.stderr
     assert "Sources (" in r.stdout
+
+
+def test_chat_does_not_splice_a_new_person_into_the_previous_question(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # new-user trial: "What about Kan Zaw?" became "When did he overthrow Kan Zaw?"
+    lines = ["Who invited Min Aung Hlaing to Russia?", "When did he overthrow the government?", "What about Kan Zaw?"]
+    r = CliRunner().invoke(app, ["chat", *FAKE, "--embedding", "minilm"], input="\n".join(lines) + "\n")
+    assert r.exit_code == 0, r.output
+    last = r.stdout.split("\n\n")[-3:]
+    assert "overthrow Kan Zaw" not in r.stdout
+    assert any("Kan Zaw, the junta’s investment minister" in part for part in last)

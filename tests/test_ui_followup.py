@@ -118,6 +118,17 @@ def test_non_elliptical_follow_ups_are_not_given_the_previous_frame(follow_up, t
     assert ellipsis_rewrite(follow_up, "Did the junta's investment minister sign it?") is None
 
 
+@pytest.mark.parametrize("follow_up, previous, standalone", [
+    ("What about Lena Hart?", "When did the council close the harbour?", None),  # a person is a new topic
+    ("And Lena Hart?", "Why was the budget cut?", None),
+    ("What about Lena Hart?", "Did Tom Reyes approve the budget?", "Did Lena Hart approve the budget?"),
+])
+def test_a_person_fills_only_a_name_s_slot(follow_up, previous, standalone) -> None:
+    from assistant.followups import ellipsis_rewrite
+
+    assert ellipsis_rewrite(follow_up, previous) == standalone
+
+
 def test_a_wh_fragment_after_a_yes_no_question_has_no_slot() -> None:
     from assistant.followups import ellipsis_rewrite
 
