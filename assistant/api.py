@@ -11,8 +11,11 @@ Endpoints (all JSON use the models of :mod:`assistant.models`):
   -> :class:`assistant.models.Answer`.
 - ``POST /v1/ask/stream``: same body; Server-Sent Events ``rewrite``, ``queued`` (``{"position": n}``:
   the question waits for the model, n-th in line), ``sentence``, ``final`` (the Answer JSON) and,
-  when answering fails after the stream started, ``error`` (the error body below). The status line
-  is sent once the question has its place in the model's line, so a full line is a real 503.
+  when answering fails after the stream started, ``error`` (the error body below with a stable
+  ``code``, :data:`assistant.sse.ERROR_CODES`): exactly one of ``final``/``error`` ends every stream.
+  ``: ping`` comments are sent while the model works; a client that goes away stops the model
+  (:mod:`assistant.sse`). The status line is sent once the question has its place in the model's
+  line, so a full line is a real 503.
 - ``POST /v1/chat/completions``, ``GET /v1/models``: OpenAI-compatible (:mod:`assistant.openai_compat`).
 - ``POST``/``GET /v1/documents``, ``DELETE /v1/documents/{source}``: :mod:`assistant.documents_api`.
 
@@ -30,7 +33,6 @@ run (``assistant index --rebuild``, or free disk space).
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import threading
@@ -45,6 +47,7 @@ from assistant.generation_queue import QueueFullError
 from assistant.llm import REMOTE_BACKENDS, BackendMonitor, backend_failure, probe, remote_url
 from assistant.service import Assistant, QuestionError, StreamEvent, Turn
 from assistant.settings import Settings
+from assistant.sse import SSE_HEADERS, error_code, sse_events
 from index.errors import IndexingError
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,13 @@ def api_error(exc: BaseException, settings: Settings) -> ApiError:
     log.error("answering failed", exc_info=exc)
     return ApiError(500, f"The assistant failed to answer ({type(exc).__name__}). The details are in the server "
                          "log; try again, and report the question if it fails again.")
+
+
+def stream_error(exc: BaseException, settings: Settings) -> ApiError:
+    """The :class:`ApiError` of a failure after a stream started, with its stable ``code`` field
+    (:data:`assistant.sse.ERROR_CODES`)."""
+    err = api_error(exc, settings)
+    return ApiError(err.status, err.message, err.headers, **err.extra, code=error_code(exc, err.status))
 
 
 def start_stream(stream: Iterator[StreamEvent], settings: Settings) -> list[StreamEvent]:
@@ -264,29 +274,28 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
             raise api_error(exc, settings) from None
 
     @app.post("/v1/ask/stream", response_class=StreamingResponse)
-    def ask_stream(req: AskRequest):  # noqa: ANN202 - a StreamingResponse (an annotation would enter the schema)
+    async def ask_stream(req: AskRequest):  # noqa: ANN202 - a StreamingResponse (an annotation would enter the schema)
         q, history = _checked(req)
         stream = assistant.stream(q, history)
-        head = start_stream(stream, settings)
+        head = await run_in_threadpool(start_stream, stream, settings)
 
-        def events() -> Iterator[str]:
-            try:
-                for ev in itertools.chain(head, stream):
-                    if ev.kind == "final":
-                        data = ev.answer.model_dump_json()
-                    elif ev.kind == "queued":
-                        data = json.dumps({"position": ev.position})
-                    elif ev.kind in ("passages", "progress"):
-                        continue
-                    else:
-                        data = json.dumps({"text": ev.text}, ensure_ascii=False)
-                    yield f"event: {ev.kind}\ndata: {data}\n\n"
-            except Exception as exc:  # noqa: BLE001 - the status line is sent: the error is an event
-                yield f"event: error\ndata: {json.dumps(api_error(exc, settings).body(), ensure_ascii=False)}\n\n"
-            finally:
-                stream.close()  # a client that went away stops the model at its next token
+        def render(ev: StreamEvent) -> list[str]:
+            if ev.kind == "final":
+                data = ev.answer.model_dump_json()
+            elif ev.kind == "queued":
+                data = json.dumps({"position": ev.position})
+            elif ev.kind in ("passages", "progress"):
+                return []
+            else:
+                data = json.dumps({"text": ev.text}, ensure_ascii=False)
+            return [f"event: {ev.kind}\ndata: {data}\n\n"]
 
-        return StreamingResponse(events(), media_type="text/event-stream")
+        def fail(exc: BaseException) -> str:
+            body = stream_error(exc, settings).body()
+            return f"event: error\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+        return StreamingResponse(sse_events(head, stream, render, fail, settings.sse_heartbeat_s),
+                                 media_type="text/event-stream", headers=SSE_HEADERS)
 
     from assistant.openai_compat import openai_router  # imports this module's ApiError
 

@@ -33,9 +33,11 @@ def live_server(app) -> Iterator[str]:  # noqa: ANN001 - any ASGI app
 
 
 def parse_sse(text: str) -> list[tuple[str, dict]]:
-    """``(event, data)`` pairs of a Server-Sent Events body whose data lines are JSON."""
+    """``(event, data)`` pairs of a Server-Sent Events body whose data lines are JSON (comments skipped)."""
     out = []
     for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        if not fields:  # a comment (": ping" heartbeat)
+            continue
         out.append((fields["event"], json.loads(fields["data"])))
     return out
