@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request  # at module level: FastAPI resolves the route annotations here
 
 from assistant.generation_queue import QueueFullError
@@ -66,6 +66,8 @@ class TurnIn(BaseModel):
 class AskRequest(BaseModel):
     """Body of ``POST /v1/ask``."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"question": "Who signed the agreement?", "history": []}]})
     question: str
     history: list[TurnIn] = Field(default_factory=list)
 
@@ -185,14 +187,47 @@ def _iso(t: float | None) -> str | None:
     return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def _validation_message(errors: list[dict], path: str = "") -> str:
+#: The body shown in a 422's message when the called endpoint's body model has no example.
+_DEFAULT_EXAMPLE = {"question": "Who signed the agreement?", "history": []}
+
+
+def body_example(request: Request) -> dict:
+    """An example body for the endpoint ``request`` was routed to: the first of its body model's
+    ``json_schema_extra["examples"]`` (the examples OpenAPI shows), or :data:`_DEFAULT_EXAMPLE`."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(field, "field_info", None), "annotation", None)
+    extra = getattr(model, "model_config", {}).get("json_schema_extra") or {}
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    return examples[0] if examples else _DEFAULT_EXAMPLE
+
+
+def _validation_message(errors: list[dict], example: dict) -> str:
     parts = []
     for e in errors:
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {e.get('msg', 'invalid')}")
-    example = ('{"messages": [{"role": "user", "content": "Who signed the agreement?"}]}'
-               if path.endswith("/chat/completions") else '{"question": "Who signed the agreement?", "history": []}')
-    return f"Invalid request: {'; '.join(parts)}. Send JSON like {example} with Content-Type: application/json."
+    return (f"Invalid request: {'; '.join(parts)}. Send JSON like {json.dumps(example, ensure_ascii=False)} "
+            "with Content-Type: application/json.")
+
+
+def route_path(scope: dict) -> str:
+    """The request's path without the ``root_path`` prefix (setting ``root_path``: uvicorn puts it in
+    front of the path the proxy forwarded), as the routes see it."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root):] or "/"
+    return path
+
+
+def endpoints(app) -> dict[str, list[str]]:  # noqa: ANN001 - a FastAPI app
+    """``{path: [METHOD, ...]}`` of every endpoint in ``app``'s OpenAPI schema (its routes, included
+    routers too), in the schema's order."""
+    return {path: [m.upper() for m in ops] for path, ops in app.openapi().get("paths", {}).items()}
+
+
+def endpoint_list(app) -> str:  # noqa: ANN001 - a FastAPI app
+    """``GET /v1/health, POST /v1/ask, ...``: every endpoint of ``app``'s schema (:func:`endpoints`)."""
+    return ", ".join(f"{m} {path}" for path, methods in endpoints(app).items() for m in methods)
 
 
 def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0, store=None):  # noqa: ANN001, ANN201
@@ -207,8 +242,8 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
-    from fastapi.routing import APIRoute
     from starlette.concurrency import run_in_threadpool
+    from starlette.routing import compile_path
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from assistant.models import Answer
@@ -224,33 +259,33 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return exc.response(request.url.path)
+        return exc.response(route_path(request.scope))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            message = (f"No endpoint {request.url.path}. The API has GET /v1/health, POST /v1/ask, "
-                       "POST /v1/ask/stream, POST /v1/chat/completions and GET /v1/models "
+            message = (f"No endpoint {request.url.path}. The API has {endpoint_list(app)} "
                        "(schema: GET /openapi.json).")
         elif exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "another method")
             message = f"{request.method} is not allowed on {request.url.path}; use {allowed}."
         else:
             message = str(exc.detail)
-        return ApiError(exc.status_code, message, dict(exc.headers or {})).response(request.url.path)
+        return ApiError(exc.status_code, message, dict(exc.headers or {})).response(route_path(request.scope))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return ApiError(422, _validation_message(list(exc.errors()), request.url.path)).response(request.url.path)
+        message = _validation_message(list(exc.errors()), body_example(request))
+        return ApiError(422, message).response(route_path(request.scope))
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return api_error(exc, settings).response(request.url.path)
+        return api_error(exc, settings).response(route_path(request.scope))
 
     @app.exception_handler(IndexingError)
     async def on_store_failure(request: Request, exc: IndexingError) -> JSONResponse:
         # a damaged index or a full disk: JSON with what to do, not a plain-text 500
-        return error_response(ApiError(503, str(exc)))
+        return ApiError(503, str(exc)).response(route_path(request.scope))
 
     @app.get("/v1/health")
     def health() -> dict:
@@ -304,13 +339,14 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
         from assistant.documents_api import documents_router
 
         app.include_router(documents_router(settings, store))
-    api_routes = [r for r in app.routes if isinstance(r, APIRoute)]
 
     @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
                    include_in_schema=False)
     def unknown(request: Request, path: str) -> None:
         """Unknown paths and methods under /v1 (else the UI mounted at / would answer them with HTML)."""
-        allowed = sorted({m for r in api_routes if r.path_regex.match(request.url.path) for m in r.methods})
+        path = route_path(request.scope)
+        allowed = sorted({m for p, methods in endpoints(app).items() if compile_path(p)[0].match(path)
+                          for m in methods})
         if allowed:
             raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
         raise StarletteHTTPException(404)

@@ -54,7 +54,8 @@ class ChatMessage(BaseModel):
 class ChatCompletionRequest(BaseModel):
     """Body of ``POST /v1/chat/completions``; sampling fields (temperature, ...) are accepted and ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [
+        {"model": "grounded-assistant", "messages": [{"role": "user", "content": "Who signed the agreement?"}]}]})
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
