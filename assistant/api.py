@@ -385,7 +385,9 @@ def _check_port_free(host: str, port: int) -> None:
 def serve(settings: Settings, with_ui: bool = True) -> None:
     """Check the index (:func:`assistant.composition.require_index`), print its sources, then serve with uvicorn.
 
-    Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created.
+    Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created. With
+    ``settings.root_path`` (``/assistant``), the UI and API answer a reverse proxy that forwards
+    ``/assistant/...`` without the prefix (README "Behind a reverse proxy").
 
     Raises:
         InsecureBindError: ``host`` is not loopback and no ``api_keys`` are set (checked first).
@@ -411,8 +413,9 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
 
         from ui.app import build_ui
 
-        app = gr.mount_gradio_app(app, build_ui(assistant), path="/")
+        # root_path: the public prefix (behind a reverse proxy), so that the page links its assets there
+        app = gr.mount_gradio_app(app, build_ui(assistant), path="/", root_path=settings.root_path or None)
     _log_to_stderr()
     print(f"Serving {sources}", flush=True)
     print(f"Serving on http://{settings.host}:{settings.port}/ ({chunks} chunks indexed)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", root_path=settings.root_path)
