@@ -12,7 +12,9 @@ same :class:`assistant.models.Citation`/:class:`assistant.models.Passage` object
 ``answer``, the complete verified text: when the answer-level checks abstain after sentences were
 streamed, it replaces them). An abstention is an ordinary assistant message with ``abstained: true``.
 A stream sends ``data: {chunk}`` events, ``: queued n`` comments while the question waits for the
-model, and ends with ``data: [DONE]``; a failure after the stream started is ``data: {"error": {...}}``.
+model and ``: ping`` heartbeats (:mod:`assistant.sse`), and ends with ``data: [DONE]``; a failure
+after the stream started ends it instead with ``data: {"error": {"message", "type", "code"}}``, whose
+``code`` is one of :data:`assistant.sse.ERROR_CODES`.
 """
 
 from __future__ import annotations

@@ -164,3 +164,20 @@ def test_a_stream_arrives_through_nginx_while_the_model_still_works(nginx, fake_
     assert emitted_at_first_bytes <= 1, "nginx held the stream back until the model finished"
     assert first.startswith(": ping") or "event:" in first
     assert "event: final" in first + rest
+
+
+def test_under_a_root_path_every_v1_request_still_needs_the_key(fake_settings) -> None:
+    # uvicorn puts root_path in front of the forwarded path: the key check must see /v1/... all the same
+    settings = fake_settings.model_copy(update={"api_keys": ["r" * 20], "root_path": "/assistant"})
+    store = build_store(settings)
+    ensure_indexed(settings, store)
+    app = create_app(build_assistant(settings, store=store), store.count, store=store)
+    with live_server(app, root_path="/assistant") as url:
+        for method, path, body in (("POST", "/v1/ask", {"question": Q}), ("GET", "/v1/documents", None),
+                                   ("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": Q}]})):
+            r = httpx.request(method, url + path, json=body, timeout=30)
+            assert r.status_code == 401 and r.json()["message"], (path, r.status_code, r.text[:200])
+        r = httpx.post(url + "/v1/ask", json={"question": Q}, headers={"Authorization": "Bearer " + "r" * 20},
+                       timeout=30)
+        assert r.status_code == 200 and "Kan Zaw" in r.json()["answer"], r.text
+        assert httpx.get(url + "/v1/health", timeout=30).status_code == 200
