@@ -4,7 +4,8 @@ Both streaming endpoints (``POST /v1/ask/stream`` and the streaming mode of
 ``POST /v1/chat/completions``) send their events through :func:`sse_events`, which
 
 - sends a heartbeat comment (``: ping``) whenever nothing was sent for ``sse_heartbeat_s`` seconds
-  (setting, at most 15 s) while the model works, so that a proxy's read timeout (nginx: 60 s) does
+  (setting, at most 15 s) while the model works (also while it writes tokens that complete no
+  sentence yet), so that a proxy's read timeout (nginx: 60 s) does
   not cut a slow answer;
 - ends every stream with exactly one terminal event: the endpoint's own (``final``, or the last
   chunk and ``[DONE]``), or an error event carrying one of the stable :data:`ERROR_CODES` and a
@@ -76,7 +77,7 @@ async def sse_events(head: list[StreamEvent], stream: Iterator[StreamEvent],
         render: The SSE text of one event (none, one or several pieces); the pieces rendered for the
             ``final`` event must end with the terminal event, and nothing is sent after them.
         fail: The terminal error event for an exception raised by ``stream``.
-        heartbeat_s: Seconds of silence after which :data:`PING` is sent.
+        heartbeat_s: Seconds without anything sent after which :data:`PING` is sent.
         opening: Text sent before any event (the OpenAI stream's role chunk).
 
     Yields:
@@ -109,11 +110,13 @@ async def sse_events(head: list[StreamEvent], stream: Iterator[StreamEvent],
     try:
         if opening:
             yield opening
+        sent = loop.time()  # when bytes were last sent: tokens that show nothing do not count
         while True:
             try:
-                item = await asyncio.wait_for(inbox.get(), heartbeat_s)
+                item = await asyncio.wait_for(inbox.get(), max(0.0, sent + heartbeat_s - loop.time()))
             except TimeoutError:
                 yield PING
+                sent = loop.time()
                 continue
             if isinstance(item, _Failed):
                 yield fail(item.exc)
@@ -121,8 +124,11 @@ async def sse_events(head: list[StreamEvent], stream: Iterator[StreamEvent],
             if item is end:  # a stream without a final event: a bug, still one terminal event
                 yield fail(RuntimeError("the answer stream ended without an answer"))
                 return
-            for piece in render(item):
+            pieces = render(item)
+            for piece in pieces:
                 yield piece
+            if pieces:
+                sent = loop.time()
             if item.kind == "final":
                 return
     finally:
