@@ -150,3 +150,12 @@ def test_the_404_message_lists_every_endpoint_including_documents(fake_settings)
         assert wanted in message, message
     schema_paths = {r.path for r in app.routes if isinstance(r, APIRoute) and r.include_in_schema}
     assert all(p in message for p in schema_paths), (schema_paths, message)
+
+
+def test_a_wrong_method_on_any_endpoint_is_a_405_naming_the_allowed_ones(fake_settings) -> None:
+    _, client = _client_with_documents(fake_settings)
+    for method, path, allowed in (("GET", "/v1/chat/completions", "POST"), ("POST", "/v1/models", "GET"),
+                                  ("PUT", "/v1/documents", "GET, POST"), ("GET", "/v1/ask/stream", "POST")):
+        r = client.request(method, path, json={})
+        _assert_json_error(r, 405, method, allowed)
+        assert r.headers["allow"] == allowed, (path, r.headers.get("allow"))
