@@ -311,7 +311,8 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
     @app.post("/v1/ask/stream", response_class=StreamingResponse)
     async def ask_stream(req: AskRequest):  # noqa: ANN202 - a StreamingResponse (an annotation would enter the schema)
         q, history = _checked(req)
-        stream = assistant.stream(q, history)
+        stop = threading.Event()  # set when the client goes away (assistant.sse)
+        stream = assistant.stream(q, history, stop=stop)
         head = await run_in_threadpool(start_stream, stream, settings)
 
         def render(ev: StreamEvent) -> list[str]:
@@ -329,7 +330,7 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
             body = stream_error(exc, settings).body()
             return f"event: error\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-        return StreamingResponse(sse_events(head, stream, render, fail, settings.sse_heartbeat_s),
+        return StreamingResponse(sse_events(head, stream, render, fail, settings.sse_heartbeat_s, stop=stop),
                                  media_type="text/event-stream", headers=SSE_HEADERS)
 
     from assistant.openai_compat import openai_router  # imports this module's ApiError

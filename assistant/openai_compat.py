@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -117,7 +118,8 @@ def openai_router(assistant: Assistant) -> APIRouter:
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": answer.answer}}],
                     **answer_extras(answer)})
-        stream = assistant.stream(question, history)
+        stop = threading.Event()  # set when the client goes away (assistant.sse)
+        stream = assistant.stream(question, history, stop=stop)
         head = start_stream(stream, settings)
 
         def chunk(delta: dict, finish: str | None = None, **extra: object) -> str:
@@ -149,7 +151,7 @@ def openai_router(assistant: Assistant) -> APIRouter:
             return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
         return StreamingResponse(sse_events(head, stream, render, fail, settings.sse_heartbeat_s,
-                                            opening=chunk({"role": "assistant", "content": ""})),
+                                            opening=chunk({"role": "assistant", "content": ""}), stop=stop),
                                  media_type="text/event-stream", headers=SSE_HEADERS)
 
     return router

@@ -68,7 +68,8 @@ class _Failed:
 
 async def sse_events(head: list[StreamEvent], stream: Iterator[StreamEvent],
                      render: Callable[[StreamEvent], list[str]], fail: Callable[[BaseException], str],
-                     heartbeat_s: float, opening: str = "") -> AsyncIterator[str]:
+                     heartbeat_s: float, opening: str = "", stop: threading.Event | None = None,
+                     ) -> AsyncIterator[str]:
     """The text of an event stream: ``head`` then ``stream`` rendered, with heartbeats and one terminal event.
 
     Args:
@@ -79,13 +80,16 @@ async def sse_events(head: list[StreamEvent], stream: Iterator[StreamEvent],
         fail: The terminal error event for an exception raised by ``stream``.
         heartbeat_s: Seconds without anything sent after which :data:`PING` is sent.
         opening: Text sent before any event (the OpenAI stream's role chunk).
+        stop: The event given to :meth:`assistant.service.Assistant.stream`: set when the client goes
+            away, it takes the question out of the model's line, or stops the model at its next
+            token, without waiting for the stream's next event.
 
     Yields:
         SSE text pieces.
     """
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue = asyncio.Queue()
-    stop = threading.Event()
+    stop = stop if stop is not None else threading.Event()
     end = object()
 
     def post(item: object) -> None:

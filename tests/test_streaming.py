@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from assistant.api import create_app
 from assistant.composition import build_assistant, build_store, ensure_indexed
 from assistant.llm import ScriptedChatModel, extractive_reply
 from assistant.sse import ERROR_CODES
+from gated_model import GatedModel  # tests/gated_model.py
 from live_server import live_server, parse_sse  # tests/live_server.py
 
 Q = "Who is the junta's investment minister?"
@@ -46,7 +48,7 @@ class SlowModel(ScriptedChatModel):
             yield chunk
 
 
-def _serve(fake_settings, model: SlowModel, **update):  # noqa: ANN001, ANN202
+def _serve(fake_settings, model: ScriptedChatModel, **update):  # noqa: ANN001, ANN202
     settings = fake_settings.model_copy(update=update)
     store = build_store(settings)
     ensure_indexed(settings, store)
@@ -164,3 +166,29 @@ def test_a_client_that_goes_away_stops_the_model_within_two_tokens(fake_settings
         model.delay_s, model.reply_fn = 0.0, extractive_reply  # the next question gets the model at once
         r = httpx.post(url + "/v1/ask", json={"question": Q}, timeout=30)
         assert r.status_code == 200 and "Kan Zaw" in r.json()["answer"], r.text
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_client_that_goes_away_while_waiting_leaves_the_models_line(fake_settings, endpoint) -> None:
+    gate = GatedModel()
+    model = ScriptedChatModel(reply_fn=gate)
+    assistant, server = _serve(fake_settings, model)
+    queue = assistant.generation_queue
+    with server as url:
+        first = threading.Thread(target=httpx.post, args=(url + "/v1/ask",), kwargs={"json": {"question": Q},
+                                                                                    "timeout": 60})
+        first.start()
+        try:
+            assert gate.entered.wait(20), "the first question never reached the model"
+            sock = _open_stream(url, *ENDPOINTS[endpoint])  # the status line comes once it is in line
+            assert queue.waiting == 1
+            sock.close()
+            deadline = time.monotonic() + 10
+            while queue.waiting:  # before: it stayed in line until the model was free, then ran
+                assert time.monotonic() < deadline, "the question of a client that went away still waits"
+                time.sleep(0.02)
+            assert queue.running == 1  # the first question still has the model
+        finally:
+            gate.release.set()
+            first.join(60)
+    assert len(model.calls) == 1  # the question whose client went away never reached the model
