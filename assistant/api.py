@@ -11,8 +11,11 @@ Endpoints (all JSON use the models of :mod:`assistant.models`):
   -> :class:`assistant.models.Answer`.
 - ``POST /v1/ask/stream``: same body; Server-Sent Events ``rewrite``, ``queued`` (``{"position": n}``:
   the question waits for the model, n-th in line), ``sentence``, ``final`` (the Answer JSON) and,
-  when answering fails after the stream started, ``error`` (the error body below). The status line
-  is sent once the question has its place in the model's line, so a full line is a real 503.
+  when answering fails after the stream started, ``error`` (the error body below with a stable
+  ``code``, :data:`assistant.sse.ERROR_CODES`): exactly one of ``final``/``error`` ends every stream.
+  ``: ping`` comments are sent while the model works; a client that goes away stops the model
+  (:mod:`assistant.sse`). The status line is sent once the question has its place in the model's
+  line, so a full line is a real 503.
 - ``POST /v1/chat/completions``, ``GET /v1/models``: OpenAI-compatible (:mod:`assistant.openai_compat`).
 - ``POST``/``GET /v1/documents``, ``DELETE /v1/documents/{source}``: :mod:`assistant.documents_api`.
 - ``GET /embed`` (the chat page for an iframe) and ``GET /embed.js`` (its launcher script), and the
@@ -32,7 +35,6 @@ run (``assistant index --rebuild``, or free disk space).
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import threading
@@ -40,13 +42,14 @@ import time
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request  # at module level: FastAPI resolves the route annotations here
 
 from assistant.generation_queue import QueueFullError
 from assistant.llm import REMOTE_BACKENDS, BackendMonitor, backend_failure, probe, remote_url
 from assistant.service import Assistant, QuestionError, StreamEvent, Turn
 from assistant.settings import Settings
+from assistant.sse import SSE_HEADERS, error_code, sse_events
 from index.errors import IndexingError
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ class TurnIn(BaseModel):
 class AskRequest(BaseModel):
     """Body of ``POST /v1/ask``."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"question": "Who signed the agreement?", "history": []}]})
     question: str
     history: list[TurnIn] = Field(default_factory=list)
 
@@ -119,6 +124,13 @@ def api_error(exc: BaseException, settings: Settings) -> ApiError:
     log.error("answering failed", exc_info=exc)
     return ApiError(500, f"The assistant failed to answer ({type(exc).__name__}). The details are in the server "
                          "log; try again, and report the question if it fails again.")
+
+
+def stream_error(exc: BaseException, settings: Settings) -> ApiError:
+    """The :class:`ApiError` of a failure after a stream started, with its stable ``code`` field
+    (:data:`assistant.sse.ERROR_CODES`)."""
+    err = api_error(exc, settings)
+    return ApiError(err.status, err.message, err.headers, **err.extra, code=error_code(exc, err.status))
 
 
 def start_stream(stream: Iterator[StreamEvent], settings: Settings) -> list[StreamEvent]:
@@ -177,14 +189,47 @@ def _iso(t: float | None) -> str | None:
     return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def _validation_message(errors: list[dict], path: str = "") -> str:
+#: The body shown in a 422's message when the called endpoint's body model has no example.
+_DEFAULT_EXAMPLE = {"question": "Who signed the agreement?", "history": []}
+
+
+def body_example(request: Request) -> dict:
+    """An example body for the endpoint ``request`` was routed to: the first of its body model's
+    ``json_schema_extra["examples"]`` (the examples OpenAPI shows), or :data:`_DEFAULT_EXAMPLE`."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(field, "field_info", None), "annotation", None)
+    extra = getattr(model, "model_config", {}).get("json_schema_extra") or {}
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    return examples[0] if examples else _DEFAULT_EXAMPLE
+
+
+def _validation_message(errors: list[dict], example: dict) -> str:
     parts = []
     for e in errors:
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {e.get('msg', 'invalid')}")
-    example = ('{"messages": [{"role": "user", "content": "Who signed the agreement?"}]}'
-               if path.endswith("/chat/completions") else '{"question": "Who signed the agreement?", "history": []}')
-    return f"Invalid request: {'; '.join(parts)}. Send JSON like {example} with Content-Type: application/json."
+    return (f"Invalid request: {'; '.join(parts)}. Send JSON like {json.dumps(example, ensure_ascii=False)} "
+            "with Content-Type: application/json.")
+
+
+def route_path(scope: dict) -> str:
+    """The request's path without the ``root_path`` prefix (setting ``root_path``: uvicorn puts it in
+    front of the path the proxy forwarded), as the routes see it."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root):] or "/"
+    return path
+
+
+def endpoints(app) -> dict[str, list[str]]:  # noqa: ANN001 - a FastAPI app
+    """``{path: [METHOD, ...]}`` of every endpoint in ``app``'s OpenAPI schema (its routes, included
+    routers too), in the schema's order."""
+    return {path: [m.upper() for m in ops] for path, ops in app.openapi().get("paths", {}).items()}
+
+
+def endpoint_list(app) -> str:  # noqa: ANN001 - a FastAPI app
+    """``GET /v1/health, POST /v1/ask, ...``: every endpoint of ``app``'s schema (:func:`endpoints`)."""
+    return ", ".join(f"{m} {path}" for path, methods in endpoints(app).items() for m in methods)
 
 
 def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0, store=None):  # noqa: ANN001, ANN201
@@ -199,8 +244,8 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
-    from fastapi.routing import APIRoute
     from starlette.concurrency import run_in_threadpool
+    from starlette.routing import compile_path
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from assistant.models import Answer
@@ -220,33 +265,33 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return exc.response(request.url.path)
+        return exc.response(route_path(request.scope))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            message = (f"No endpoint {request.url.path}. The API has GET /v1/health, POST /v1/ask, "
-                       "POST /v1/ask/stream, POST /v1/chat/completions and GET /v1/models "
+            message = (f"No endpoint {request.url.path}. The API has {endpoint_list(app)} "
                        "(schema: GET /openapi.json).")
         elif exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "another method")
             message = f"{request.method} is not allowed on {request.url.path}; use {allowed}."
         else:
             message = str(exc.detail)
-        return ApiError(exc.status_code, message, dict(exc.headers or {})).response(request.url.path)
+        return ApiError(exc.status_code, message, dict(exc.headers or {})).response(route_path(request.scope))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return ApiError(422, _validation_message(list(exc.errors()), request.url.path)).response(request.url.path)
+        message = _validation_message(list(exc.errors()), body_example(request))
+        return ApiError(422, message).response(route_path(request.scope))
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return api_error(exc, settings).response(request.url.path)
+        return api_error(exc, settings).response(route_path(request.scope))
 
     @app.exception_handler(IndexingError)
     async def on_store_failure(request: Request, exc: IndexingError) -> JSONResponse:
         # a damaged index or a full disk: JSON with what to do, not a plain-text 500
-        return error_response(ApiError(503, str(exc)))
+        return ApiError(503, str(exc)).response(route_path(request.scope))
 
     @app.get("/v1/health")
     def health() -> dict:
@@ -270,29 +315,29 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
             raise api_error(exc, settings) from None
 
     @app.post("/v1/ask/stream", response_class=StreamingResponse)
-    def ask_stream(req: AskRequest):  # noqa: ANN202 - a StreamingResponse (an annotation would enter the schema)
+    async def ask_stream(req: AskRequest):  # noqa: ANN202 - a StreamingResponse (an annotation would enter the schema)
         q, history = _checked(req)
-        stream = assistant.stream(q, history)
-        head = start_stream(stream, settings)
+        stop = threading.Event()  # set when the client goes away (assistant.sse)
+        stream = assistant.stream(q, history, stop=stop)
+        head = await run_in_threadpool(start_stream, stream, settings)
 
-        def events() -> Iterator[str]:
-            try:
-                for ev in itertools.chain(head, stream):
-                    if ev.kind == "final":
-                        data = ev.answer.model_dump_json()
-                    elif ev.kind == "queued":
-                        data = json.dumps({"position": ev.position})
-                    elif ev.kind in ("passages", "progress"):
-                        continue
-                    else:
-                        data = json.dumps({"text": ev.text}, ensure_ascii=False)
-                    yield f"event: {ev.kind}\ndata: {data}\n\n"
-            except Exception as exc:  # noqa: BLE001 - the status line is sent: the error is an event
-                yield f"event: error\ndata: {json.dumps(api_error(exc, settings).body(), ensure_ascii=False)}\n\n"
-            finally:
-                stream.close()  # a client that went away stops the model at its next token
+        def render(ev: StreamEvent) -> list[str]:
+            if ev.kind == "final":
+                data = ev.answer.model_dump_json()
+            elif ev.kind == "queued":
+                data = json.dumps({"position": ev.position})
+            elif ev.kind in ("passages", "progress"):
+                return []
+            else:
+                data = json.dumps({"text": ev.text}, ensure_ascii=False)
+            return [f"event: {ev.kind}\ndata: {data}\n\n"]
 
-        return StreamingResponse(events(), media_type="text/event-stream")
+        def fail(exc: BaseException) -> str:
+            body = stream_error(exc, settings).body()
+            return f"event: error\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+        return StreamingResponse(sse_events(head, stream, render, fail, settings.sse_heartbeat_s, stop=stop),
+                                 media_type="text/event-stream", headers=SSE_HEADERS)
 
     from assistant.openai_compat import openai_router  # imports this module's ApiError
 
@@ -301,13 +346,14 @@ def create_app(assistant: Assistant, chunk_count: Callable[[], int] = lambda: 0,
         from assistant.documents_api import documents_router
 
         app.include_router(documents_router(settings, store))
-    api_routes = [r for r in app.routes if isinstance(r, APIRoute)]
 
     @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
                    include_in_schema=False)
     def unknown(request: Request, path: str) -> None:
         """Unknown paths and methods under /v1 (else the UI mounted at / would answer them with HTML)."""
-        allowed = sorted({m for r in api_routes if r.path_regex.match(request.url.path) for m in r.methods})
+        path = route_path(request.scope)
+        allowed = sorted({m for p, methods in endpoints(app).items() if compile_path(p)[0].match(path)
+                          for m in methods})
         if allowed:
             raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
         raise StarletteHTTPException(404)
@@ -346,7 +392,9 @@ def _check_port_free(host: str, port: int) -> None:
 def serve(settings: Settings, with_ui: bool = True) -> None:
     """Check the index (:func:`assistant.composition.require_index`), print its sources, then serve with uvicorn.
 
-    Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created.
+    Binds to ``settings.host`` (127.0.0.1 by default); no share link is ever created. With
+    ``settings.root_path`` (``/assistant``), the UI and API answer a reverse proxy that forwards
+    ``/assistant/...`` without the prefix (README "Behind a reverse proxy").
 
     Raises:
         InsecureBindError: ``host`` is not loopback and no ``api_keys`` are set (checked first).
@@ -372,8 +420,9 @@ def serve(settings: Settings, with_ui: bool = True) -> None:
 
         from ui.app import build_ui
 
-        app = gr.mount_gradio_app(app, build_ui(assistant), path="/")
+        # root_path: the public prefix (behind a reverse proxy), so that the page links its assets there
+        app = gr.mount_gradio_app(app, build_ui(assistant), path="/", root_path=settings.root_path or None)
     _log_to_stderr()
     print(f"Serving {sources}", flush=True)
     print(f"Serving on http://{settings.host}:{settings.port}/ ({chunks} chunks indexed)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", root_path=settings.root_path)

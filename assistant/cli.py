@@ -342,12 +342,15 @@ def chat(
 
 HostOpt = Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")]
 PortOpt = Annotated[Optional[int], typer.Option(help="Port (default 7860).")]
+RootPathOpt = Annotated[Optional[str], typer.Option(
+    help="URL prefix under which a reverse proxy serves it, like /assistant (setting root_path).")]
 
 
-def _serve(with_ui: bool, host, port, profile, data_dir, llm, embedding) -> None:  # noqa: ANN001
+def _serve(with_ui: bool, host, port, profile, data_dir, llm, embedding, root_path=None) -> None:  # noqa: ANN001
     from assistant.api import serve as serve_app
 
-    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port)
+    s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port,
+                  root_path=root_path)
     _check_data_dir(s)
     try:
         serve_app(s, with_ui=with_ui)
@@ -357,16 +360,16 @@ def _serve(with_ui: bool, host, port, profile, data_dir, llm, embedding) -> None
 
 @app.command()
 def ui(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None, data_dir: DataDirOpt = None,
-       llm: BackendOpt = None, embedding: EmbOpt = None) -> None:
+       llm: BackendOpt = None, embedding: EmbOpt = None, root_path: RootPathOpt = None) -> None:
     """Start the chat UI (and the HTTP API under /v1); an empty index gets the bundled article at the default location only."""
-    _serve(True, host, port, profile, data_dir, llm, embedding)
+    _serve(True, host, port, profile, data_dir, llm, embedding, root_path)
 
 
 @app.command()
 def serve(host: HostOpt = None, port: PortOpt = None, profile: ProfileOpt = None, data_dir: DataDirOpt = None,
-          llm: BackendOpt = None, embedding: EmbOpt = None) -> None:
+          llm: BackendOpt = None, embedding: EmbOpt = None, root_path: RootPathOpt = None) -> None:
     """Start the HTTP API only (POST /v1/ask); an empty index gets the bundled article at the default location only."""
-    _serve(False, host, port, profile, data_dir, llm, embedding)
+    _serve(False, host, port, profile, data_dir, llm, embedding, root_path)
 
 
 @app.command()

@@ -16,13 +16,14 @@ import hashlib
 import logging
 import threading
 import unicodedata
+from pathlib import Path
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from assistant.api import ApiError
 from assistant.settings import Settings
-from index.errors import DocumentError
+from index.errors import DocumentError, EmptyDocumentError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ MAX_SOURCE_CHARS = 255
 class DocumentIn(BaseModel):
     """Body of ``POST /v1/documents``: ``source`` (an id like ``handbook/leave.txt``) and its UTF-8 ``text``."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"source": "handbook/leave.txt", "text": "Staff get 25 days of paid leave a year."}]})
     source: str
     text: str
 
@@ -52,6 +55,35 @@ def check_source(source: str) -> str:
                             "of relative path segments separated by '/', like 'handbook/leave.txt' (no leading "
                             "'/', no '.' or '..' segments, no backslashes or control characters).")
     return name
+
+
+def refusal(exc: DocumentError, source: str, text: str, from_server_file: bool = False) -> str:
+    """The message of a document the indexer refused, for an HTTP client.
+
+    The indexer's own messages are the CLI's: they name the file it read (here a staged file on the
+    server, which the client never saw) and the CLI's flags. This one names ``source``, says why
+    from the error's class and the text itself, and what to send instead; the indexer's message
+    stays in the server log.
+
+    Args:
+        exc: The indexer's error.
+        source: The document's name, as the client sent it (normalised).
+        text: The text the client sent.
+        from_server_file: ``source`` is indexed from a file on the server (by ``assistant index``).
+    """
+    log.info("document %r refused: %s", source, exc)
+    if from_server_file and not isinstance(exc, EmptyDocumentError) and "\x00" not in text:
+        return (f"Document {source!r} was indexed by `assistant index` from a file on the server, so it is not "
+                f"replaced over HTTP. Delete it first (DELETE /v1/documents/{source}), then send it again; "
+                "nothing was changed.")
+    if isinstance(exc, EmptyDocumentError):
+        why = "its text is empty or only white space and invisible characters"
+    elif "\x00" in text:
+        why = "its text contains NUL characters (binary data, not text)"
+    else:
+        why = "the indexer cannot read its text as a document"
+    return (f"Document {source!r} was not indexed: {why}. Send the document's plain UTF-8 text in the 'text' "
+            "field of the JSON body; nothing was changed.")
 
 
 def documents_router(settings: Settings, store) -> APIRouter:  # noqa: ANN001 - index.store.ChunkStore
@@ -92,7 +124,9 @@ def documents_router(settings: Settings, store) -> APIRouter:  # noqa: ANN001 - 
                         library.remove(source)
                     raise
             except DocumentError as exc:
-                raise ApiError(422, f"{exc} Send non-empty UTF-8 text; nothing was changed.") from None
+                record = library.get(source)
+                on_server = record is not None and Path(record.path).exists() and Path(record.path) != path
+                raise ApiError(422, refusal(exc, source, doc.text, on_server)) from None
             except Exception as exc:  # noqa: BLE001 - e.g. the embedding model failed: a JSON 500
                 log.error("indexing %r over HTTP failed", source, exc_info=exc)
                 raise ApiError(500, f"Indexing {source!r} failed ({type(exc).__name__}); nothing was changed. "

@@ -12,13 +12,16 @@ same :class:`assistant.models.Citation`/:class:`assistant.models.Passage` object
 ``answer``, the complete verified text: when the answer-level checks abstain after sentences were
 streamed, it replaces them). An abstention is an ordinary assistant message with ``abstained: true``.
 A stream sends ``data: {chunk}`` events, ``: queued n`` comments while the question waits for the
-model, and ends with ``data: [DONE]``; a failure after the stream started is ``data: {"error": {...}}``.
+model and ``: ping`` heartbeats (:mod:`assistant.sse`), and ends with ``data: [DONE]``; a failure
+after the stream started ends it instead with ``data: {"error": {"message", "type", "code"}}``, whose
+``code`` is one of :data:`assistant.sse.ERROR_CODES`.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,9 +31,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.api import ApiError, api_error, start_stream
+from assistant.api import ApiError, api_error, start_stream, stream_error
 from assistant.models import Answer
 from assistant.service import Assistant, QuestionError, Turn
+from assistant.sse import SSE_HEADERS, sse_events
 
 #: The model id listed by ``GET /v1/models`` and returned in every completion.
 MODEL_ID = "grounded-assistant"
@@ -53,7 +57,8 @@ class ChatMessage(BaseModel):
 class ChatCompletionRequest(BaseModel):
     """Body of ``POST /v1/chat/completions``; sampling fields (temperature, ...) are accepted and ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [
+        {"model": "grounded-assistant", "messages": [{"role": "user", "content": "Who signed the agreement?"}]}]})
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
@@ -113,7 +118,8 @@ def openai_router(assistant: Assistant) -> APIRouter:
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": answer.answer}}],
                     **answer_extras(answer)})
-        stream = assistant.stream(question, history)
+        stop = threading.Event()  # set when the client goes away (assistant.sse)
+        stream = assistant.stream(question, history, stop=stop)
         head = start_stream(stream, settings)
 
         def chunk(delta: dict, finish: str | None = None, **extra: object) -> str:
@@ -121,31 +127,31 @@ def openai_router(assistant: Assistant) -> APIRouter:
                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
             return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-        def events() -> Iterator[str]:
-            shown = ""
-            try:
-                yield chunk({"role": "assistant", "content": ""})
-                for ev in itertools.chain(head, stream):
-                    if ev.kind == "queued":
-                        yield f": queued {ev.position}\n\n"
-                    elif ev.kind == "sentence":
-                        piece = (" " if shown else "") + ev.text
-                        shown += piece
-                        yield chunk({"content": piece})
-                    elif ev.kind == "final":
-                        text = ev.answer.answer
-                        if text != shown:  # nothing streamed yet (abstention, reply) or the final text differs
-                            rest = text[len(shown):] if text.startswith(shown) else ("\n\n" if shown else "") + text
-                            yield chunk({"content": rest})
-                        yield chunk({}, "stop", answer=text, **answer_extras(ev.answer))
-                yield "data: [DONE]\n\n"
-            except Exception as exc:  # noqa: BLE001 - the status line is sent: the error is an event
-                err = api_error(exc, settings)
-                yield f"data: {json.dumps(err.body(openai=True), ensure_ascii=False)}\n\n"
-            finally:
-                stream.close()  # a client that went away stops the model at its next token
+        shown = ""
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        def render(ev) -> list[str]:  # noqa: ANN001 - a StreamEvent
+            nonlocal shown
+            if ev.kind == "queued":
+                return [f": queued {ev.position}\n\n"]
+            if ev.kind == "sentence":
+                piece = (" " if shown else "") + ev.text
+                shown += piece
+                return [chunk({"content": piece})]
+            if ev.kind != "final":
+                return []
+            text, out = ev.answer.answer, []
+            if text != shown:  # nothing streamed yet (abstention, reply) or the final text differs
+                rest = text[len(shown):] if text.startswith(shown) else ("\n\n" if shown else "") + text
+                out.append(chunk({"content": rest}))
+            return [*out, chunk({}, "stop", answer=text, **answer_extras(ev.answer)), "data: [DONE]\n\n"]
+
+        def fail(exc: BaseException) -> str:
+            body = stream_error(exc, settings).body(openai=True)
+            body["error"]["code"] = body["code"]  # the stable code (assistant.sse.ERROR_CODES), as OpenAI's
+            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+        return StreamingResponse(sse_events(head, stream, render, fail, settings.sse_heartbeat_s,
+                                            opening=chunk({"role": "assistant", "content": ""}), stop=stop),
+                                 media_type="text/event-stream", headers=SSE_HEADERS)
 
     return router

@@ -30,7 +30,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.api import ApiError
+from assistant.api import ApiError, route_path
 from assistant.settings import Settings
 
 #: Host names every instance answers to (the loopback names; IPv6 in brackets, as in a Host header).
@@ -143,7 +143,7 @@ class JsonTrustedHost:
             host = Headers(scope=scope).get("host", "")
             err = ApiError(400, f"Host {host!r} is not served here. Use one of: {', '.join(self.allowed_hosts)}; "
                                 "to serve another name, add it to allowed_hosts (ASSISTANT_ALLOWED_HOSTS).")
-            await err.response(scope["path"])(scope, receive, send)
+            await err.response(route_path(scope))(scope, receive, send)
 
 
 class JsonCORS(CORSMiddleware):
@@ -208,7 +208,7 @@ class ApiGuard:
 
     def _limit(self, scope: Scope) -> tuple[int, str]:
         """``(bytes, setting name)``: the body limit of the request's path."""
-        if scope["path"].startswith("/v1/documents"):
+        if route_path(scope).startswith("/v1/documents"):
             return self.settings.max_document_bytes, "max_document_bytes"
         return self.settings.max_body_bytes, "max_body_bytes"
 
@@ -218,7 +218,7 @@ class ApiGuard:
                              "Send a shorter question, history or document.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
+        path = route_path(scope)  # without the root_path prefix (setting root_path)
         if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")) or path in OPEN_PATHS \
                 or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)

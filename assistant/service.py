@@ -239,16 +239,24 @@ class Assistant:
         assert final is not None
         return final
 
-    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[StreamEvent]:
+    def stream(self, question: str, history: list[Turn] | None = None,
+               stop: threading.Event | None = None) -> Iterator[StreamEvent]:
         """Answer a question, yielding verified sentences as soon as each is complete.
 
         Each sentence is verified before it is yielded, so nothing unverified is ever shown. The
         ``final`` event carries the complete answer; when the answer-level checks decide to abstain
         after sentences were shown, its text (the abstention) replaces them.
 
+        Args:
+            question: The user's question.
+            history: Earlier turns, oldest first, for rewriting a follow-up.
+            stop: Set by another thread (the client went away): the model leaves its line (within
+                0.5 s) or stops at its next token, without waiting for this generator to be closed.
+
         Raises:
             QuestionError: bad question (before any model call).
             QueueFullError: the model is busy and ``max_queue`` questions already wait for it.
+            QueueCancelledError: ``stop`` was set while the question waited for the model.
         """
         t0 = time.perf_counter()
         q = self.check_question(question)
@@ -335,7 +343,7 @@ class Assistant:
         raw = ""
         shown = n_shown = n_chunks = 0
         model_calls += 1
-        for piece in self._generate(chain, fitted.inputs):
+        for piece in self._generate(chain, fitted.inputs, stop):
             if isinstance(piece, _Queued):
                 yield StreamEvent("queued", position=piece.position)
                 continue
@@ -387,33 +395,38 @@ class Assistant:
                       abstention_reason=reason, model=self.model_name, answer_kind=kind,
                       timings=Timings(total_s=elapsed))
 
-    def _generate(self, chain, inputs: dict) -> Iterator[str | _Queued]:  # noqa: ANN001 - a LangChain runnable
+    def _generate(self, chain, inputs: dict,  # noqa: ANN001 - a LangChain runnable
+                  stop: threading.Event | None = None) -> Iterator[str | _Queued]:
         """Stream the model's text pieces from a worker thread that holds the generation queue's slot.
 
         While the model is busy with other questions, yields :class:`_Queued` with this question's
         place in line each time it changes. The consumer never holds the slot while it renders, and
         closing this generator (the user pressed Stop, the client went away) leaves the line, or
-        stops the model at its next token instead of letting it run to ``max_tokens``.
+        stops the model at its next token instead of letting it run to ``max_tokens``; so does
+        setting ``stop`` from another thread, while this generator waits for the model's next piece.
         """
         pieces: queue.Queue = queue.Queue()
         cancel = threading.Event()
         done = object()
 
+        def cancelled() -> bool:
+            return cancel.is_set() or (stop is not None and stop.is_set())
+
         def produce() -> None:
             try:
-                self.generation_queue.acquire(on_position=lambda n: pieces.put(_Queued(n)), cancelled=cancel.is_set)
+                self.generation_queue.acquire(on_position=lambda n: pieces.put(_Queued(n)), cancelled=cancelled)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
                 pieces.put(exc)
                 pieces.put(done)
                 return
             try:
                 try:
-                    if cancel.is_set():
+                    if cancelled():
                         return
                     it = iter(chain.stream(inputs))
                     try:
                         for chunk in it:
-                            if cancel.is_set():
+                            if cancelled():
                                 break
                             piece = str(getattr(chunk, "content", chunk))
                             if piece:

@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         chroma_url: A Chroma server (``http://127.0.0.1:8000``, as started by ``chroma run``) holding
             the vectors and the indexing manifest, instead of the embedded Chroma in ``data_dir``.
             None (default): embedded.
+        sse_heartbeat_s: Seconds of silence in an event stream after which a ``: ping`` comment is
+            sent while the model works (at most 15, below the read timeouts of common proxies:
+            nginx ``proxy_read_timeout`` 60 s).
+        root_path: URL prefix under which a reverse proxy serves the UI and API (``/assistant``
+            when the proxy maps ``https://host/assistant/`` to this server); empty: served at ``/``.
     """
 
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid", validate_default=True)
@@ -176,6 +181,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_document_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     chroma_url: str | None = None
+    sse_heartbeat_s: float = Field(default=15.0, gt=0, le=15.0)
+    root_path: str = ""
+
+    @field_validator("root_path")
+    @classmethod
+    def _check_root_path(cls, value: str) -> str:
+        if value in ("", "/"):
+            return ""
+        if not value.startswith("/") or value.endswith("/") or "//" in value or any(c in value for c in "?#\\ "):
+            raise ValueError(f"{value!r} is not a URL path prefix; write it like /assistant (a leading '/', "
+                             "no trailing '/', no query, spaces or backslashes)")
+        return value
 
     @field_validator("chroma_url")
     @classmethod

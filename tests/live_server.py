@@ -13,12 +13,14 @@ import uvicorn
 
 
 @contextlib.contextmanager
-def live_server(app) -> Iterator[str]:  # noqa: ANN001 - any ASGI app
-    """Yield ``http://127.0.0.1:PORT`` while ``app`` is served there; stop the server afterwards."""
+def live_server(app, **config) -> Iterator[str]:  # noqa: ANN001, ANN003 - any ASGI app
+    """Yield ``http://127.0.0.1:PORT`` while ``app`` is served there; stop the server afterwards.
+
+    ``config``: more ``uvicorn.Config`` arguments (``root_path``)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -33,9 +35,11 @@ def live_server(app) -> Iterator[str]:  # noqa: ANN001 - any ASGI app
 
 
 def parse_sse(text: str) -> list[tuple[str, dict]]:
-    """``(event, data)`` pairs of a Server-Sent Events body whose data lines are JSON."""
+    """``(event, data)`` pairs of a Server-Sent Events body whose data lines are JSON (comments skipped)."""
     out = []
     for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        if not fields:  # a comment (": ping" heartbeat)
+            continue
         out.append((fields["event"], json.loads(fields["data"])))
     return out

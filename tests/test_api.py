@@ -118,3 +118,44 @@ def test_a_stream_that_fails_midway_ends_with_an_error_event(fake_settings) -> N
 Q = "Who is the junta's investment minister?"
 
 
+
+
+# -- error messages found by a new-user trial (issue 9) ------------------------------------------------
+
+
+def _client_with_documents(fake_settings):  # noqa: ANN001, ANN202
+    store = build_store(fake_settings)
+    ensure_indexed(fake_settings, store)
+    app = create_app(build_assistant(fake_settings, store=store), store.count, store=store)
+    return app, TestClient(app, base_url=LOCAL)
+
+
+def test_a_malformed_body_shows_an_example_of_the_endpoint_that_was_called(fake_settings) -> None:
+    _, client = _client_with_documents(fake_settings)
+    body = _assert_json_error(client.post("/v1/documents", json={"source": "a.txt"}), 422, "text", '"source"')
+    assert '"question"' not in body["message"], body["message"]
+    _assert_json_error(client.post("/v1/ask", json={}), 422, '"question"')
+    _assert_json_error(client.post("/v1/ask/stream", json={"history": []}), 422, '"question"')
+    body = _assert_json_error(client.post("/v1/chat/completions", json={}), 422, '"messages"')
+    assert '"question"' not in body["message"]
+
+
+def test_the_404_message_lists_every_endpoint_including_documents(fake_settings) -> None:
+    from fastapi.routing import APIRoute
+
+    app, client = _client_with_documents(fake_settings)
+    message = _assert_json_error(client.get("/v1/nothing"), 404, "/v1/nothing")["message"]
+    for wanted in ("GET /v1/documents", "POST /v1/documents", "DELETE /v1/documents/{source}", "GET /v1/health",
+                   "POST /v1/ask/stream", "POST /v1/chat/completions", "GET /v1/models"):
+        assert wanted in message, message
+    schema_paths = {r.path for r in app.routes if isinstance(r, APIRoute) and r.include_in_schema}
+    assert all(p in message for p in schema_paths), (schema_paths, message)
+
+
+def test_a_wrong_method_on_any_endpoint_is_a_405_naming_the_allowed_ones(fake_settings) -> None:
+    _, client = _client_with_documents(fake_settings)
+    for method, path, allowed in (("GET", "/v1/chat/completions", "POST"), ("POST", "/v1/models", "GET"),
+                                  ("PUT", "/v1/documents", "GET, POST"), ("GET", "/v1/ask/stream", "POST")):
+        r = client.request(method, path, json={})
+        _assert_json_error(r, 405, method, allowed)
+        assert r.headers["allow"] == allowed, (path, r.headers.get("allow"))

@@ -105,3 +105,25 @@ def test_documents_follow_the_api_rules(fake_settings) -> None:
         r = httpx.post(url + "/v1/documents", content=b'{"source": "a.txt", "text": "x"}', headers={
             **auth, "Content-Type": "text/plain"})
         assert r.status_code == 415
+
+
+def test_refused_documents_are_named_by_source_without_server_paths_or_cli_flags(served, fake_settings,
+                                                                                tmp_path) -> None:
+    from assistant.composition import build_chunker
+    from index.discover import FoundFile
+    from index.pipeline import index_files
+
+    url, store, library = served
+    on_server = tmp_path / "docs" / "policy.txt"  # indexed by `assistant index` from a file on the server
+    on_server.parent.mkdir()
+    on_server.write_text(FACT, encoding="utf-8")
+    index_files([FoundFile(on_server, "policy.txt")], store, build_chunker(fake_settings, store.embeddings), library)
+    before = _state(store, library)
+    for source, text, what in (("notes/empty.txt", " \n\t", "empty"), ("notes/binary.txt", "a\x00b", "NUL"),
+                               ("policy.txt", NEW_FACT, "DELETE /v1/documents/policy.txt")):
+        r = httpx.post(url + "/v1/documents", json={"source": source, "text": text}, timeout=30)
+        message = r.json()["message"]
+        assert r.status_code == 422 and repr(source) in message and what in message, r.text
+        assert str(tmp_path) not in message and "uploads" not in message and "--" not in message, message
+        assert "nothing was changed" in message
+    assert _state(store, library) == before
