@@ -1,16 +1,18 @@
 """The Gradio app served for real (in process), used by two clients at once.
 
-A slow scripted model (3 s per answer) shows that one session waiting for the model does not hold up
-another session whose question needs no model call, and that each client only sees its own turns.
+A scripted model held at a gate (tests/gated_model.py) shows that one session waiting for the model
+does not hold up another session whose question needs no model call, and that each client only sees
+its own turns. No timing: the other session's answer must arrive while the model is still held.
 """
 
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 from gradio_client import Client
+
+from gated_model import GatedModel  # tests/gated_model.py
 
 from assistant.llm import ScriptedChatModel
 from assistant.models import Passage
@@ -20,21 +22,20 @@ from assistant.settings import load_settings
 from assistant.verifier import GroundingVerifier
 from ui.app import build_ui
 
-MODEL_SECONDS = 3.0
 PASSAGE = Passage(passage_id=1, chunk_id="a:0", source="a.txt", start=0, end=57, score=0.8,
                   text="Kan Zaw is the junta's investment minister and signed it.")
 
 
-def _slow_reply(messages) -> str:  # noqa: ANN001
-    time.sleep(MODEL_SECONDS)
-    return "Kan Zaw is the junta's investment minister [1]."
+@pytest.fixture
+def gate() -> GatedModel:
+    return GatedModel()
 
 
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, gate):
     settings = load_settings(data_dir=tmp_path, llm_backend="fake", embedding_backend="fake", answer_mode="generative")
     assistant = Assistant(settings, lambda q, k: [] if "World Cup" in q else [PASSAGE],
-                          lambda: ScriptedChatModel(reply_fn=_slow_reply), load_prompt("answer"),
+                          lambda: ScriptedChatModel(reply_fn=gate), load_prompt("answer"),
                           load_prompt("condense"), GroundingVerifier(), "slow-scripted")
     demo = build_ui(assistant)
     with socket.socket() as s:
@@ -51,18 +52,15 @@ def _last_text(chat: dict) -> str:
     return chat["value"][-1]["content"][0]["text"]
 
 
-def test_a_session_waiting_for_the_model_does_not_block_another(served):
+def test_a_session_waiting_for_the_model_does_not_block_another(served, gate):
     a, b = Client(served, verbose=False), Client(served, verbose=False)
-    t0 = time.monotonic()
-    slow = a.submit("Who is the junta's investment minister?", api_name="/respond")
-    time.sleep(0.5)
+    held = a.submit("Who is the junta's investment minister?", api_name="/respond")
+    assert gate.entered.wait(60), "the first session's question never reached the model"
     quick = b.predict("Who won the World Cup?", api_name="/respond")
-    quick_s = time.monotonic() - t0
-    answered = slow.result(timeout=60)
-    slow_s = time.monotonic() - t0
+    assert not held.done()  # answered while the other session's model call is still held
     assert "Not in the documents" in _last_text(quick[0])
-    assert quick_s < MODEL_SECONDS - 0.5, f"the abstention waited for the other session's model call ({quick_s:.1f} s)"
-    assert slow_s >= MODEL_SECONDS
+    gate.release.set()
+    answered = held.result(timeout=60)
     assert 'class="cite"' in _last_text(answered[0])
     assert [m["content"][0]["text"] for m in quick[0]["value"]][0] == "Who won the World Cup?"
     assert len(answered[0]["value"]) == 2 and len(quick[0]["value"]) == 2  # no turn of the other session
