@@ -24,8 +24,10 @@ and looks for the one-detail changes, using the spaCy parse (:mod:`assistant.nlp
 5. **Polarity**: a verb negated in the claim must be negated in the source and vice versa (not,
    never, no, neither, nor, without), judged per verb, not per sentence.
 6. **Time**: a claim verb in the past (simple past, or perfect) whose source verb is future or only
-   planned (will, would, planned/set/slated/expected to) is a tense shift ("signed" for "planned to
-   sign", "has met" for "will meet"), and the reverse. A past claim verb said in the source only by
+   planned (will, would, planned/set/slated/expected to; the object of a commitment: "an agreement/
+   a deal/a pledge to restart"; a purpose infinitive: "signed a deal to reopen the pier", but not
+   "the only member to endorse") is a tense shift ("signed" for "planned to sign", "has met" for
+   "will meet", "has been restarted" for "signed an agreement to restart"), and the reverse. A past claim verb said in the source only by
    a nominalisation of a planned event ("the *eventual* construction", "with an eye to the
    construction", "plans for the construction") is a tense shift too ("has built").
 7. **Roles**: the agent of the claim's main predicate (the subject, or the "by" phrase of a passive)
@@ -72,8 +74,13 @@ _MONTHS_DAYS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday".split())
 _QUANTIFIERS = frozenset("all every each always only none entire whole".split())
 _NEGATIONS = frozenset("not n't never no neither nor without none nothing nobody".split())
+#: Words whose infinitive complement is not (yet) done: plans and expectations, and commitments
+#: ("signed an agreement to restart the port" does not say the port was restarted).
 _PLANNING = frozenset("plan set slate expect intend aim hope schedule propose due potential able likely possible "
-                      "chance try seek want".split())
+                      "chance try seek want agreement deal pact accord promise pledge vow decision "
+                      "commitment bid effort attempt offer proposal".split())
+#: "The only/first member to endorse it": the infinitive says what was done, not a purpose.
+_ORDINALS = frozenset("only first last second third next".split())
 #: Verbs linking a subject to what is said of it; they align with each other by their attribute.
 _LINKING = frozenset("be remain become stay seem appear".split())
 #: Prepositions of place, direction and time, whose object rule 8 checks.
@@ -215,10 +222,13 @@ def _swapped(claim_verb: Any, source_verb: Any) -> str | None:
 
 
 def verb_time(tok: Any) -> str | None:
-    """``past``, ``future`` (will/would or planned/expected), or None for a verb token."""
+    """``past``, ``future`` (will/would, planned/expected/agreed, or a purpose infinitive), or None for a verb token."""
     auxes = {c.text.lower() for c in tok.children if c.dep_ in ("aux", "auxpass")}
     if auxes & {"will", "would", "shall", "'ll"}:
         return "future"
+    if tok.tag_ == "VB" and "to" in auxes and tok.dep_ == "advcl" and not any(
+            w.lower_ in _ORDINALS for s in tok.head.children for w in (s, *s.children)):
+        return "future"  # a purpose infinitive ("signed a deal to reopen the pier"); not "the only one to sign"
     head, hops = tok, 0
     while head.dep_ in ("xcomp", "conj", "acl") and head.head is not head and hops < 3:
         head = head.head

@@ -123,3 +123,28 @@ def test_the_verb_of_a_do_question_must_be_in_the_evidence_though_the_parser_tag
                                                                                             text) -> None:  # noqa: ANN001
     assert analyse(question).predicates  # "resign", "sell": the question's verb is found
     assert _select(question, text, minilm) is None
+
+
+@pytest.mark.parametrize(("source", "claim"), [
+    ("The ferry company signed a deal with the harbour board to reopen the northern pier.",
+     "The northern pier has been reopened."),
+    ("The two clubs signed an accord to merge their youth academies next season.",
+     "The two clubs merged their youth academies."),
+    ("The mayor made a pledge to repave every street in the old town.",
+     "The mayor repaved every street in the old town."),
+])
+def test_a_commitment_to_do_something_does_not_say_it_was_done(verifier, source, claim) -> None:  # noqa: ANN001
+    verdict = verifier.verify_sentence(claim, [_passage(source)])
+    assert not verdict.supported and verdict.reason.startswith("tense"), verdict.reason
+
+
+def test_the_commitment_itself_is_still_supported(verifier) -> None:  # noqa: ANN001
+    source = "The ferry company signed a deal with the harbour board to reopen the northern pier."
+    verdict = verifier.verify_sentence("The ferry company signed a deal to reopen the northern pier.", [_passage(source)])
+    assert verdict.supported, verdict.reason
+
+
+def test_the_only_one_to_do_something_did_it(verifier) -> None:  # noqa: ANN001
+    source = "Lisbon was the only city in the league to ban diesel buses in 2021."
+    verdict = verifier.verify_sentence("Lisbon was the only city in the league to ban diesel buses.", [_passage(source)])
+    assert verdict.supported, verdict.reason
