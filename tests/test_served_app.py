@@ -22,13 +22,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "served-app-test-key-0123456789"
+RATE_KEY = "served-app-rate-key-0123456789"  # used only by the rate-limit test (limits are per key)
+PORTAL = "http://portal.test:8080"
+RATE = 20
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("served") / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(PYTHONUNBUFFERED="1", ASSISTANT_API_KEYS=KEY, ASSISTANT_DATA_DIR=str(data))
+    env.update(PYTHONUNBUFFERED="1", ASSISTANT_API_KEYS=f"{KEY},{RATE_KEY}", ASSISTANT_DATA_DIR=str(data),
+               ASSISTANT_RATE_LIMIT_PER_MINUTE=str(RATE), ASSISTANT_CORS_ORIGINS=PORTAL,
+               ASSISTANT_MAX_BODY_BYTES="4096")
     cli = [sys.executable, "-m", "assistant.cli"]
     subprocess.run([*cli, "index"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
     with socket.socket() as s:
@@ -116,3 +121,23 @@ def test_keys_content_type_and_host_are_checked(served: str) -> None:
         assert rebinding.status_code == 400 and rebinding.json()["status"] == 400
         ok = http.post("/v1/ask", json=question, headers=_auth())
         assert ok.status_code == 200 and ok.json()["citations"]
+
+
+def test_cors_rate_limit_and_body_limit(served: str) -> None:
+    pre = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,authorization"}
+    with httpx.Client(base_url=served, timeout=60) as http:
+        ok = http.options("/v1/ask", headers={"Origin": PORTAL, **pre})
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == PORTAL
+        evil = http.options("/v1/ask", headers={"Origin": "https://evil.example", **pre})
+        assert evil.status_code == 400 and "access-control-allow-origin" not in evil.headers
+
+        big = b'{"question": "' + b"a" * 5000 + b'"}'
+        too_big = http.post("/v1/ask", content=big, headers={**_auth(), "Content-Type": "application/json"})
+        assert too_big.status_code == 413 and "max_body_bytes" in too_big.json()["message"]
+
+        rate = {"Authorization": f"Bearer {RATE_KEY}"}
+        codes = [http.get("/v1/models", headers=rate).status_code for _ in range(RATE)]
+        assert codes == [200] * RATE
+        over = http.get("/v1/models", headers=rate)
+        assert over.status_code == 429 and int(over.headers["Retry-After"]) > 0
+        assert http.get("/v1/models", headers=_auth()).status_code == 200  # the other key is not limited
