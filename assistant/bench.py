@@ -271,7 +271,9 @@ def bench_scale(chunks: list, sizes: list[int], settings, queries: list[str], wo
     source at a time, with every chunk of the source up to the size (chunks stored at an earlier
     size are not embedded again). Once ``budget_s`` seconds of indexing have passed, indexing stops;
     the row says how many chunks were indexed and the time the full size would take at the rate
-    measured so far (``extrapolated_index_s``), and later sizes are not measured.
+    measured so far (``extrapolated_index_s``), and later sizes are not measured. A size larger than
+    the corpus is indexed as far as the corpus goes (``corpus_exhausted``), its full time
+    extrapolated the same way, and later sizes are not measured.
 
     With ``cache`` (a SQLite file, :class:`index.embedding_cache.CachedEmbeddings`), chunks embedded
     by an earlier run are read instead of embedded: the row counts them (``from_cache``), its
@@ -308,6 +310,7 @@ def bench_scale(chunks: list, sizes: list[int], settings, queries: list[str], wo
         embed_s = emb.seconds - embed_before
         rate = step_chunks / step_s if step_s else None
         complete = done >= len(part)
+        exhausted = len(part) < size  # the corpus holds fewer chunks than this size
         from_cache = cached.hits - hits_before if cached else 0
         embedded = cached.misses - misses_before if cached else step_chunks
         if embedded and embed_s:
@@ -319,12 +322,13 @@ def bench_scale(chunks: list, sizes: list[int], settings, queries: list[str], wo
                      "chunks_per_s": rate, "embed_share": embed_s / step_s if step_s else None,
                      "embedded": embedded, "from_cache": from_cache, "embed_chunks_per_s": embed_rate,
                      "embed_rate_source": rate_source,
-                     "extrapolated_index_s": _extrapolate(len(part), rate, from_cache, embed_rate, embed_s, step_s,
-                                                          complete),
+                     "corpus_exhausted": exhausted,
+                     "extrapolated_index_s": _extrapolate(size, rate, from_cache, embed_rate, embed_s, step_s,
+                                                          complete and not exhausted),
                      "retrieval": _time_retrieval(store, settings, queries), **memory_mb(), "disk_mb": disk_mb(persist)})
         if echo:
             echo(rows[-1])
-        if not complete:
+        if not complete or exhausted:
             break
     store.reopen()  # closes the client
     if cached:
@@ -434,7 +438,9 @@ def _scale_line(r: dict) -> str:
             f", {_f(r['chunks_per_s'])} chunks/s, embedding {_f(r['embed_share'])} of indexing time"
             f" ({r.get('from_cache', 0)} vectors from the cache; model {_f(r.get('embed_chunks_per_s'))} chunks/s,"
             f" {r.get('embed_rate_source')})"
-            + ("" if r["complete"] else f", extrapolated time for all {r['size']}: {_f(r['extrapolated_index_s'])} s")
+            + (f" (the corpus holds {r['available']} chunks)" if r.get("corpus_exhausted") else "")
+            + ("" if r["extrapolated_index_s"] is None
+               else f", extrapolated time for all {r['size']}: {_f(r['extrapolated_index_s'])} s")
             + f"; hybrid retrieval p50/p95 {_f(h['p50'])}/{_f(h['p95'])} s (first query {_f(r['retrieval']['first_query_s'])} s)"
             f"; RSS {_f(r['rss_mb'])} MB (peak {_f(r['peak_rss_mb'])}), disk {_f(r['disk_mb'])} MB")
 

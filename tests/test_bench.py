@@ -157,3 +157,17 @@ def test_bench_stops_indexing_at_the_time_budget_and_extrapolates(tmp_path: Path
     assert len(rows) == 1 and not rows[0]["complete"]
     assert 0 < rows[0]["indexed"] < 100
     assert rows[0]["extrapolated_index_s"] == pytest.approx(100 / rows[0]["chunks_per_s"])
+
+
+def test_a_size_beyond_the_corpus_is_indexed_to_its_end_and_extrapolated(tmp_path: Path) -> None:
+    from assistant.bench import bench_scale, corpus_chunks
+    from assistant.composition import build_chunker
+    from assistant.settings import load_settings
+
+    settings = load_settings(llm_backend="fake", embedding_backend="fake")
+    chunks, _ = corpus_chunks(ROOT / "assistant", build_chunker(settings), 80)
+    rows = bench_scale(chunks, [40, 100_000, 200_000], settings, QUESTIONS, tmp_path, budget_s=600)
+    assert len(rows) == 2  # the third size is the same corpus again: not measured
+    last = rows[1]
+    assert last["corpus_exhausted"] and last["indexed"] == last["available"] == 80
+    assert last["extrapolated_index_s"] == pytest.approx(100_000 / last["chunks_per_s"])
