@@ -28,6 +28,7 @@ import os
 import platform
 import re
 import shutil
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -37,12 +38,15 @@ from typing import Annotated, Optional
 import typer
 from langchain_core.embeddings import Embeddings
 
+from assistant.bench_report import load_line, scale_line, compare, summary, write_charts
+
 DEFAULT_QUESTIONS = Path("../shared/eval/dev-questions.jsonl")
 DEFAULT_CORPUS = Path("/usr/share/doc/python3/html")
 CORPUS_SUFFIXES = {".html", ".htm", ".txt", ".md", ".rst", ".py"}
 PLAIN_PROMPT = ("Answer from the passages below. If they do not contain the answer, say so.\n\n"
                 "{context}\n\nQuestion: {question}")
 MODES = ("extractive", "auto", "generative")
+DEFAULT_CACHE = Path("~/.cache/assistant-bench/embeddings.sqlite").expanduser()
 
 
 def _spread(values: list[float]) -> dict:
@@ -201,12 +205,16 @@ def corpus_text(path: Path) -> str:
 def corpus_chunks(corpus: Path, chunker, limit: int) -> tuple[list, dict]:  # noqa: ANN001
     """Up to ``limit`` chunks of the corpus files (sorted paths), and what was read.
 
+    Folders whose name starts with ``_`` are skipped: in a Sphinx build (python3-doc) they hold the
+    reST sources of the HTML pages (``_sources``) and static files, which would index each page twice.
+
     Raises:
         typer.BadParameter: the corpus folder holds no readable text file.
     """
     from index.loader import has_visible_text
 
-    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES)
+    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES
+                   and not any(part.startswith("_") for part in p.relative_to(corpus).parts[:-1]))
     chunks: list = []
     used = 0
     t0 = time.perf_counter()
@@ -245,8 +253,19 @@ def _time_retrieval(store, settings, queries: list[str]) -> dict:  # noqa: ANN00
     return {"first_query_s": first_query_s, "hybrid_s": _spread(hybrid), "dense_s": _spread(dense)}
 
 
+def _extrapolate(size: int, rate, from_cache: int, embed_rate, embed_s: float, step_s: float,  # noqa: ANN001
+                 complete: bool) -> float | None:
+    """Seconds indexing ``size`` chunks would take: at this step's rate, or, when part of the step
+    came from the cache, at the model's rate scaled by this step's share of time in embedding."""
+    if complete or not rate:
+        return None
+    if from_cache and embed_rate and embed_s and step_s:
+        return size / embed_rate / (embed_s / step_s)
+    return size / rate
+
+
 def bench_scale(chunks: list, sizes: list[int], settings, queries: list[str], work: Path,  # noqa: ANN001
-                budget_s: float, echo=None) -> list[dict]:  # noqa: ANN001
+                budget_s: float, echo=None, cache: Path | None = None) -> list[dict]:  # noqa: ANN001
     """Index ``chunks`` into one fresh store under ``work`` up to each size in turn (ascending), and
     measure at each: indexing of that step, retrieval, RSS, disk.
 
@@ -254,14 +273,23 @@ def bench_scale(chunks: list, sizes: list[int], settings, queries: list[str], wo
     source at a time, with every chunk of the source up to the size (chunks stored at an earlier
     size are not embedded again). Once ``budget_s`` seconds of indexing have passed, indexing stops;
     the row says how many chunks were indexed and the time the full size would take at the rate
-    measured so far (``extrapolated_index_s``), and later sizes are not measured.
+    measured so far (``extrapolated_index_s``), and later sizes are not measured. A size larger than
+    the corpus is indexed as far as the corpus goes (``corpus_exhausted``), its full time
+    extrapolated the same way, and later sizes are not measured.
+
+    With ``cache`` (a SQLite file, :class:`index.embedding_cache.CachedEmbeddings`), chunks embedded
+    by an earlier run are read instead of embedded: the row counts them (``from_cache``), its
+    ``chunks_per_s`` is then the store's write rate, and ``embed_chunks_per_s`` is the model's rate
+    in this run, else the one the cache recorded when it embedded them (``embed_rate_source``).
     """
+    from index.embedding_cache import CachedEmbeddings
     from index.embeddings import build_embeddings
     from index.store import ChunkStore
 
     emb = TimedEmbeddings(build_embeddings(settings.embedding_backend))
+    cached = CachedEmbeddings(emb, cache) if cache else None
     persist = work / "scale-chroma"
-    store = ChunkStore(persist, emb, settings.collection)
+    store = ChunkStore(persist, cached or emb, settings.collection)
     rows: list[dict] = []
     spent = 0.0
     done = 0
@@ -272,6 +300,7 @@ def bench_scale(chunks: list, sizes: list[int], settings, queries: list[str], wo
             by_source.setdefault(c.source, []).append(c)
         todo = list(dict.fromkeys(c.source for c in part[done:]))
         embed_before, t0 = emb.seconds, time.perf_counter()
+        hits_before, misses_before = (cached.hits, cached.misses) if cached else (0, 0)
         for source in todo:
             store.replace_source(source, by_source[source])
             if spent + time.perf_counter() - t0 > budget_s and source != todo[-1]:
@@ -283,88 +312,66 @@ def bench_scale(chunks: list, sizes: list[int], settings, queries: list[str], wo
         embed_s = emb.seconds - embed_before
         rate = step_chunks / step_s if step_s else None
         complete = done >= len(part)
+        exhausted = len(part) < size  # the corpus holds fewer chunks than this size
+        from_cache = cached.hits - hits_before if cached else 0
+        embedded = cached.misses - misses_before if cached else step_chunks
+        if embedded and embed_s:
+            embed_rate, rate_source = embedded / embed_s, "this run"
+        else:
+            embed_rate, rate_source = (cached.recorded_rate(), "cache record") if cached else (None, None)
         rows.append({"size": size, "available": len(part), "indexed": done, "complete": complete,
                      "step_chunks": step_chunks, "step_index_s": step_s, "step_embed_s": embed_s,
                      "chunks_per_s": rate, "embed_share": embed_s / step_s if step_s else None,
-                     "extrapolated_index_s": None if complete or not rate else len(part) / rate,
+                     "embedded": embedded, "from_cache": from_cache, "embed_chunks_per_s": embed_rate,
+                     "embed_rate_source": rate_source,
+                     "corpus_exhausted": exhausted,
+                     "extrapolated_index_s": _extrapolate(size, rate, from_cache, embed_rate, embed_s, step_s,
+                                                          complete and not exhausted),
                      "retrieval": _time_retrieval(store, settings, queries), **memory_mb(), "disk_mb": disk_mb(persist)})
         if echo:
             echo(rows[-1])
-        if not complete:
+        if not complete or exhausted:
             break
     store.reopen()  # closes the client
+    if cached:
+        cached.close()
     return rows
 
 
 
-# -- report -----------------------------------------------------------------------------------------
+# -- concurrency ------------------------------------------------------------------------------------
 
-def write_charts(result: dict, out: Path) -> list[str]:
-    """One PNG per curve (answer latency by pipeline; retrieval, throughput, RSS and disk by size).
+def bench_concurrency(users: list[int], modes: list[str], seconds: float, work: Path, env: dict[str, str],
+                      echo=None) -> dict:  # noqa: ANN001
+    """``users`` concurrent users through the HTTP API of a real ``assistant serve`` (uvicorn), per answer mode.
+
+    One server per mode, in turn (default configuration plus ``ASSISTANT_ANSWER_MODE`` and ``env``,
+    the bundled article indexed once in ``work/serve``), each user count for ``seconds`` in turn
+    (:func:`assistant.loadtest.run_users`).
 
     Returns:
-        The files written; empty when matplotlib is not installed.
+        ``{mode: [row per user count]}``; a row holds answers/s, latency p50/p95, errors, the 503s
+        with their Retry-After and the queue positions streaming users were shown.
+
+    Raises:
+        RuntimeError: a server did not start (message ends with its log).
     """
-    try:
-        import matplotlib
+    from assistant.loadtest import run_users, start_server, stop_server
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return []
-    written = []
-    answers = result.get("answers") or {}
-    if answers:
-        names = list(answers)
-        fig, ax = plt.subplots()
-        for i, what in enumerate(("first_output_s", "total_s")):
-            ax.bar([j + 0.4 * i for j in range(len(names))], [answers[n][what]["p50"] or 0 for n in names], 0.4,
-                   label=f"{what} p50")
-        ax.set_xticks([j + 0.2 for j in range(len(names))], names)
-        ax.set_ylabel("seconds")
-        ax.legend()
-        fig.savefig(out / "answers.png")
-        written.append("answers.png")
-        plt.close(fig)
-    rows = result.get("scale") or []
-    curves = {"retrieval": lambda r: r["retrieval"]["hybrid_s"]["p50"], "throughput": lambda r: r["chunks_per_s"],
-              "rss": lambda r: r["rss_mb"], "disk": lambda r: r["disk_mb"]}
-    for name, get in curves.items() if rows else ():
-        fig, ax = plt.subplots()
-        ax.plot([r["indexed"] for r in rows], [get(r) or 0 for r in rows], marker="o")  # chunks actually stored
-        ax.set_xscale("log")
-        ax.set_xlabel("chunks indexed")
-        ax.set_ylabel(name)
-        fig.savefig(out / f"{name}.png")
-        written.append(f"{name}.png")
-        plt.close(fig)
-    return written
-
-
-def _f(x: float | None) -> str:
-    return "-" if x is None else f"{x:.3f}"
-
-
-def _scale_line(r: dict) -> str:
-    h = r["retrieval"]["hybrid_s"]
-    return (f"{r['size']:>7} chunks: indexed {r['indexed']}{'' if r['complete'] else ' (stopped at the time budget)'}"
-            f", {_f(r['chunks_per_s'])} chunks/s, embedding {_f(r['embed_share'])} of indexing time"
-            + ("" if r["complete"] else f", extrapolated time for all {r['size']}: {_f(r['extrapolated_index_s'])} s")
-            + f"; hybrid retrieval p50/p95 {_f(h['p50'])}/{_f(h['p95'])} s (first query {_f(r['retrieval']['first_query_s'])} s)"
-            f"; RSS {_f(r['rss_mb'])} MB (peak {_f(r['peak_rss_mb'])}), disk {_f(r['disk_mb'])} MB")
-
-
-def summary(result: dict) -> str:
-    """The figures as plain text lines."""
-    lines = [f"load average before {result['meta']['load_before']}, after {result['meta']['load_after']}"]
-    for name, r in (result.get("answers") or {}).items():
-        ratio = r.get("ratio_to_plain", {})
-        lines.append(f"{name:12} n={r['total_s']['n']} first output p50/p95 {_f(r['first_output_s']['p50'])}/"
-                     f"{_f(r['first_output_s']['p95'])} s, total {_f(r['total_s']['p50'])}/{_f(r['total_s']['p95'])} s"
-                     + (f"; assistant/plain p50 first {_f(ratio.get('first_output_s_p50'))}, "
-                        f"total {_f(ratio.get('total_s_p50'))}" if ratio else ""))
-    lines.extend(_scale_line(r) for r in result.get("scale") or [])
-    return "\n".join(lines)
+    out: dict = {}
+    for mode in modes:
+        data = work / "serve"
+        proc, url = start_server(data, {**env, "ASSISTANT_ANSWER_MODE": mode}, work / f"serve-{mode}.log")
+        try:
+            run_users(url, 1, min(seconds, 5.0))  # warm-up, untimed: model load, first embedding, lexical index
+            out[mode] = []
+            for n in users:
+                out[mode].append(run_users(url, n, seconds))
+                if echo:
+                    echo(mode, out[mode][-1])
+        finally:
+            stop_server(proc)
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -380,7 +387,19 @@ def register(app: typer.Typer) -> None:
         queries: Annotated[int, typer.Option("--queries", min=2, help="Retrieval queries per size.")] = 40,
         max_index_seconds: Annotated[float, typer.Option(
             "--max-index-seconds", help="Stop indexing a size after this long and extrapolate.")] = 300.0,
-        skip_answers: Annotated[bool, typer.Option("--skip-answers", help="Only the scale runs.")] = False,
+        cache: Annotated[Optional[Path], typer.Option(
+            "--cache", help="SQLite file of chunk vectors reused across runs (keyed by model and chunk text).")] = DEFAULT_CACHE,
+        no_cache: Annotated[bool, typer.Option("--no-cache", help="Embed every chunk; do not read or write the cache.")] = False,
+        skip_answers: Annotated[bool, typer.Option("--skip-answers", help="No answer timings.")] = False,
+        users: Annotated[str, typer.Option("--users", help="Concurrent users through the HTTP API, "
+                                           "comma-separated (empty: no load runs).")] = "1,4,16",
+        load_modes: Annotated[str, typer.Option("--load-modes", help="Answer modes of the load runs.")] = "extractive,generative",
+        load_seconds: Annotated[float, typer.Option("--load-seconds", min=1, max=900,
+                                                    help="Seconds per user count.")] = 60.0,
+        quick: Annotated[bool, typer.Option("--quick", help="Small and fast (what CI runs): 3 questions, "
+                                            "sizes 100,200, 3 queries, 1 and 2 users for 3 s.")] = False,
+        compare_runs: Annotated[Optional[tuple[Path, Path]], typer.Option(
+            "--compare", help="Print every figure of two bench.json files and the ratio b/a, then exit.")] = None,
         out: Annotated[Optional[Path], typer.Option("--out", help="Folder for bench.json and charts "
                                                     "(default artifacts/bench/<UTC time>).")] = None,
         data_dir: Annotated[Optional[Path], typer.Option(
@@ -393,13 +412,28 @@ def register(app: typer.Typer) -> None:
         from assistant.cli import _fail, _known_errors, _settings
         from assistant.evaluation.dataset import DatasetError, load_questions
 
+        if compare_runs:
+            try:
+                a, b = (json.loads(p.read_text(encoding="utf-8")) for p in compare_runs)
+            except (OSError, ValueError) as exc:
+                raise typer.BadParameter(f"--compare needs two bench.json files: {exc}") from None
+            typer.echo("\n".join(compare(a, b)) or "no figure in common")
+            return
+        if quick:
+            limit, sizes, queries, users, load_seconds = min(limit, 3), "100,200", 3, "1,2", 3.0
+        try:
+            user_list = sorted({int(u) for u in users.split(",") if u.strip()})
+        except ValueError:
+            raise typer.BadParameter(f"--users {users!r}: give user counts like 1,4,16") from None
+        load_mode_list = [m.strip() for m in load_modes.split(",") if m.strip()]
         try:
             size_list = sorted({int(s) for s in sizes.split(",") if s.strip()})
         except ValueError:
             raise typer.BadParameter(f"--sizes {sizes!r}: give chunk counts like 1000,10000") from None
         mode_list = [m.strip() for m in modes.split(",") if m.strip()]
-        if bad := [m for m in mode_list if m not in ("extractive", "auto", "generative", "select")]:
-            raise typer.BadParameter(f"--modes: unknown {bad}; choose from extractive, auto, generative, select")
+        for option, chosen in (("--modes", mode_list), ("--load-modes", load_mode_list)):
+            if bad := [m for m in chosen if m not in ("extractive", "auto", "generative", "select")]:
+                raise typer.BadParameter(f"{option}: unknown {bad}; choose from extractive, auto, generative, select")
         try:
             qs = [q.question for q in load_questions(questions).questions]
         except DatasetError as exc:
@@ -411,7 +445,8 @@ def register(app: typer.Typer) -> None:
         result: dict = {"meta": {
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "load_before": os.getloadavg(),
             "cpus": os.cpu_count(), "machine": platform.platform(), "python": platform.python_version(),
-            "questions": str(questions), "limit": limit, "sizes": size_list,
+            "questions": str(questions), "limit": limit, "sizes": size_list, "users": user_list,
+            "load_modes": load_mode_list, "load_seconds": load_seconds, "command": " ".join(sys.argv),
             "first_output": "assistant: first 'sentence' event of Assistant.stream (else 'final'); "
                             "plain chain: first non-empty chunk of chain.stream; seconds from the call",
             "settings": settings.model_dump(mode="json", include={"llm_backend", "embedding_backend", "n_threads",
@@ -424,10 +459,18 @@ def register(app: typer.Typer) -> None:
             if size_list:
                 chunks, result["corpus"] = corpus_chunks(corpus, build_chunker(settings), max(size_list))
                 result["scale"] = bench_scale(chunks, size_list, settings, qs[:queries], work, max_index_seconds,
-                                              echo=lambda row: typer.echo(_scale_line(row), err=True))
+                                              echo=lambda row: typer.echo(scale_line(row), err=True),
+                                              cache=None if no_cache else cache)
             if not skip_answers:
                 result["answers"] = bench_answers(settings, qs[:limit], mode_list)
+            if user_list:
+                env = {k: v for k, v in (("ASSISTANT_LLM_BACKEND", llm), ("ASSISTANT_EMBEDDING_BACKEND", embedding)) if v}
+                result["concurrency"] = bench_concurrency(
+                    user_list, load_mode_list, load_seconds, work, env,
+                    echo=lambda mode, row: typer.echo(load_line(mode, row), err=True))
         except _known_errors() as exc:
+            raise _fail(str(exc)) from None
+        except RuntimeError as exc:  # a load-run server that did not start
             raise _fail(str(exc)) from None
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -27,9 +28,9 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict]:
                                  for i, q in enumerate(QUESTIONS)), encoding="utf-8")
     out = tmp / "out"
     result = CliRunner().invoke(app, [
-        "bench", "--llm", "fake", "--embedding", "fake", "--questions", str(questions), "--limit", "3",
-        "--corpus", str(ROOT / "assistant"), "--sizes", "100,200", "--queries", "3", "--out", str(out),
-        "--data-dir", str(tmp / "data")])
+        "bench", "--quick", "--llm", "fake", "--embedding", "fake", "--questions", str(questions),
+        "--corpus", str(ROOT / "assistant"), "--out", str(out), "--data-dir", str(tmp / "data"),
+        "--cache", str(tmp / "cache.sqlite")])
     assert result.exit_code == 0, result.output
     return result, json.loads((out / "bench.json").read_text(encoding="utf-8"))
 
@@ -67,7 +68,74 @@ def test_bench_reports_every_scale_figure_at_each_size(bench_run: tuple[object, 
     assert rows[0]["step_chunks"] == 100 and rows[1]["step_chunks"] == 100  # the second size adds, not redoes
     assert data["corpus"]["files_read"] >= 1 and data["meta"]["load_before"]
     if isinstance(data["charts"], list):  # matplotlib installed: one PNG per curve
-        assert set(data["charts"]) == {"answers.png", "retrieval.png", "throughput.png", "rss.png", "disk.png"}
+        assert set(data["charts"]) == {"answers.png", "retrieval.png", "throughput.png", "rss.png", "disk.png",
+                                       "concurrency_throughput.png", "concurrency_p95.png"}
+
+
+def test_bench_runs_concurrent_users_through_the_http_api(bench_run: tuple[object, dict]) -> None:
+    result, data = bench_run
+    load = data["concurrency"]
+    assert set(load) == {"extractive", "generative"}
+    for mode, rows in load.items():
+        assert [r["users"] for r in rows] == [1, 2]
+        for r in rows:
+            assert r["errors"] == 0, r["error_samples"]
+            assert r["answers"] > 0 and r["answers_per_s"] == pytest.approx(r["answers"] / r["seconds"])
+            assert 0 < r["latency_s"]["p50"] <= r["latency_s"]["p95"]
+            assert "queue_positions" in r and "retry_after_s" in r
+    assert "2 users" in result.output
+
+
+def test_a_second_scale_run_reads_every_vector_from_the_cache(tmp_path: Path) -> None:
+    from assistant.bench import bench_scale, corpus_chunks
+    from assistant.composition import build_chunker
+    from assistant.settings import load_settings
+
+    settings = load_settings(llm_backend="fake", embedding_backend="fake")
+    chunks, _ = corpus_chunks(ROOT / "assistant", build_chunker(settings), 60)
+    cache = tmp_path / "cache" / "vectors.sqlite"
+    first = bench_scale(chunks, [30, 60], settings, QUESTIONS, tmp_path / "a", budget_s=600, cache=cache)
+    again = bench_scale(chunks, [30, 60], settings, QUESTIONS, tmp_path / "b", budget_s=600, cache=cache)
+    assert [r["embedded"] for r in first] == [30, 30] and [r["from_cache"] for r in first] == [0, 0]
+    assert [r["embedded"] for r in again] == [0, 0] and [r["from_cache"] for r in again] == [30, 30]
+    assert all(r["indexed"] == r["size"] for r in again)
+    assert again[0]["embed_rate_source"] == "cache record" and again[0]["embed_chunks_per_s"] > 0
+
+
+def test_cached_vectors_equal_computed_ones(tmp_path: Path) -> None:
+    from index.embedding_cache import CachedEmbeddings
+    from index.embeddings import FakeEmbeddings
+
+    texts = ["one passage", "another passage", "one passage"]
+    computed = FakeEmbeddings().embed_documents(texts)
+    cache = CachedEmbeddings(FakeEmbeddings(), tmp_path / "v.sqlite")
+    assert np.allclose(cache.embed_documents(texts), computed, atol=1e-6) and cache.misses == 2
+    again = CachedEmbeddings(FakeEmbeddings(), tmp_path / "v.sqlite")
+    assert np.allclose(again.embed_documents(texts[::-1]), computed[::-1], atol=1e-6) and again.misses == 0
+
+
+def test_corpus_skips_sphinx_source_folders(tmp_path: Path) -> None:
+    from assistant.bench import corpus_chunks
+    from assistant.composition import build_chunker
+    from assistant.settings import load_settings
+
+    (tmp_path / "_sources").mkdir()
+    (tmp_path / "page.html").write_text("<html><body><div class='body'><p>The page text.</p></div></body></html>")
+    (tmp_path / "_sources" / "page.rst.txt").write_text("The page text.")
+    _, meta = corpus_chunks(tmp_path, build_chunker(load_settings(embedding_backend="fake")), 100)
+    assert meta["files_read"] == 1 and meta["files_found"] == 1
+
+
+def test_compare_prints_the_ratio_of_each_figure(tmp_path: Path) -> None:
+    a = {"meta": {"load_before": [1]}, "scale": [{"size": 1000, "chunks_per_s": 10.0, "retrieval": {"p50": 0.02}}]}
+    b = {"meta": {"load_before": [3]}, "scale": [{"size": 1000, "chunks_per_s": 15.0, "retrieval": {"p50": 0.01}}]}
+    for name, run in (("a.json", a), ("b.json", b)):
+        (tmp_path / name).write_text(json.dumps(run))
+    result = CliRunner().invoke(app, ["bench", "--compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+    assert result.exit_code == 0, result.output
+    assert "scale[size=1000].chunks_per_s: 10 -> 15 (x1.500)" in result.output
+    assert "scale[size=1000].retrieval.p50: 0.02 -> 0.01 (x0.500)" in result.output
+    assert "load_before" not in result.output
 
 
 def test_bench_refuses_bad_sizes_with_a_clear_error(tmp_path: Path) -> None:
@@ -89,3 +157,17 @@ def test_bench_stops_indexing_at_the_time_budget_and_extrapolates(tmp_path: Path
     assert len(rows) == 1 and not rows[0]["complete"]
     assert 0 < rows[0]["indexed"] < 100
     assert rows[0]["extrapolated_index_s"] == pytest.approx(100 / rows[0]["chunks_per_s"])
+
+
+def test_a_size_beyond_the_corpus_is_indexed_to_its_end_and_extrapolated(tmp_path: Path) -> None:
+    from assistant.bench import bench_scale, corpus_chunks
+    from assistant.composition import build_chunker
+    from assistant.settings import load_settings
+
+    settings = load_settings(llm_backend="fake", embedding_backend="fake")
+    chunks, _ = corpus_chunks(ROOT / "assistant", build_chunker(settings), 80)
+    rows = bench_scale(chunks, [40, 100_000, 200_000], settings, QUESTIONS, tmp_path, budget_s=600)
+    assert len(rows) == 2  # the third size is the same corpus again: not measured
+    last = rows[1]
+    assert last["corpus_exhausted"] and last["indexed"] == last["available"] == 80
+    assert last["extrapolated_index_s"] == pytest.approx(100_000 / last["chunks_per_s"])

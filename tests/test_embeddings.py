@@ -41,3 +41,28 @@ def test_a_missing_model_file_says_what_to_do(tmp_path) -> None:
 def test_unknown_backend_is_refused() -> None:
     with pytest.raises(ValueError, match="minilm, fake"):
         build_embeddings("word2vec")  # type: ignore[arg-type]
+
+
+def test_batches_group_texts_of_similar_length_and_keep_the_order(minilm: MiniLMOnnxEmbeddings) -> None:
+    """Each batch is padded to its longest text: mixed lengths would make the model read padding."""
+    short, long = "short text", " ".join(["Myanmar and Russia signed agreements on energy and trade."] * 8)
+    texts = [short, long, short + " two", long + " again"]
+    emb = MiniLMOnnxEmbeddings(batch_size=2)
+    shapes: list[tuple[int, int]] = []
+    real = emb._session.run
+
+    class Recording:
+        def get_inputs(self):  # noqa: ANN202
+            return emb.__dict__["_real"].get_inputs()
+
+        def run(self, names, feeds):  # noqa: ANN001, ANN202
+            shapes.append(feeds["input_ids"].shape)
+            return real(names, feeds)
+
+    emb.__dict__["_real"] = emb._session
+    emb.__dict__["_session"] = Recording()
+    vectors = emb.embed_documents(texts)
+    widths = sorted(w for _, w in shapes)
+    assert widths[0] < 10 < widths[1]  # one batch of the two short texts, one of the two long ones
+    for text, vector in zip(texts, vectors):
+        assert _cos(vector, minilm.embed_query(text)) > 0.9999
