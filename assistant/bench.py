@@ -235,7 +235,7 @@ def corpus_chunks(corpus: Path, chunker, limit: int) -> tuple[list, dict]:  # no
 
 def _time_retrieval(store, settings, queries: list[str]) -> dict:  # noqa: ANN001
     """Hybrid (dense + BM25) and dense-only retrieval seconds per query; the first hybrid query,
-    which builds the in-memory BM25 index, is reported apart."""
+    which opens the store and the lexical index, is reported apart."""
     from assistant.retrieval import HybridRetriever
 
     retriever = HybridRetriever(store)
