@@ -134,7 +134,9 @@ def index(
     try:
         found, skipped = discover(paths, include, exclude, root)
         if not found:
-            raise _fail("no file to index" + (f" ({len(skipped)} skipped: see above)" if skipped else "")
+            for message in skipped:
+                typer.echo(f"Warning: {message}", err=True)
+            raise _fail("no file to index" + (" (see the warnings above)" if skipped else "")
                         + ". Check the paths and the --include/--exclude globs.")
         library, chunker = build_library(s), build_chunker(s)
         store = None if rebuild else build_store(s)

@@ -114,6 +114,33 @@ def test_hidden_binary_and_globbed_files_are_skipped_and_listed(run, tmp_path: P
     assert len(r.stdout.splitlines()) == 2  # that file, then the chunk count
 
 
+@pytest.mark.parametrize("folder", ["docs", "docs/", "work/docs"])
+def test_globs_match_the_path_under_the_folder_given(run, tmp_path: Path, folder: str) -> None:
+    """README's example: ``--exclude 'drafts/*'`` drops docs/drafts/ wherever the command is run from."""
+    d = tmp_path / folder.rstrip("/")
+    (d / "drafts").mkdir(parents=True)
+    (d / "policy.md").write_text("Staff get 30 days of leave.", encoding="utf-8")
+    (d / "drafts" / "old.md").write_text("Draft: staff get 10 days of leave.", encoding="utf-8")
+    (d / "notes.txt").write_text("Not Markdown.", encoding="utf-8")
+    r = run("index", folder, "--include", "*.md", "--exclude", "drafts/*", *IDX)
+    assert r.exit_code == 0, r.output
+    prefix = folder.rstrip("/")
+    assert sorted(_sources(run)) == [f"{prefix}/policy.md"]
+    assert "matched no file" not in r.stderr
+
+
+def test_a_glob_that_matched_no_file_is_reported(run, tmp_path: Path) -> None:
+    (tmp_path / "docs" / "drafts").mkdir(parents=True)
+    (tmp_path / "docs" / "drafts" / "old.md").write_text("Draft.", encoding="utf-8")
+    (tmp_path / "docs" / "policy.md").write_text("Policy.", encoding="utf-8")
+    r = run("index", "docs", "--exclude", "docs/drafts/*", *IDX)  # a path from the current directory
+    assert r.exit_code == 0, r.output
+    assert "--exclude 'docs/drafts/*' matched no file" in r.stderr
+    r = run("index", "docs", "--include", "*.pdf", *IDX)
+    assert r.exit_code == 1
+    assert "--include '*.pdf' matched no file" in r.stderr and "no file to index" in r.stderr
+
+
 def test_same_named_files_in_different_folders_are_different_documents(run, tmp_path: Path) -> None:
     for d in ("a", "b"):
         (tmp_path / d).mkdir()
