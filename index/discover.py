@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import DocumentError
-from index.formats import FORMATS, SNIFF_BYTES
+from index.formats import FORMATS, SNIFF_BYTES, looks_binary
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _is_binary(path: Path) -> bool:
         return False
     try:
         with path.open("rb") as f:
-            return b"\x00" in f.read(SNIFF_BYTES)
+            return looks_binary(f.read(SNIFF_BYTES))
     except OSError:
         return True
 
