@@ -78,13 +78,6 @@ def _check_data_dir(settings) -> None:  # noqa: ANN001
                     "Give a writable directory with --data-dir or ASSISTANT_DATA_DIR.") from None
 
 
-def _default_data_dir(settings) -> bool:  # noqa: ANN001
-    """True when ``data_dir`` is the default location (``.assistant`` in the current directory)."""
-    from assistant.settings import Settings
-
-    return settings.data_dir.resolve() == Path(Settings.model_fields["data_dir"].default).resolve()
-
-
 def _note_auto_index(settings, indexed: bool) -> None:  # noqa: ANN001
     if indexed:
         typer.echo(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", err=True)
@@ -134,7 +127,7 @@ def index(
     store gets them all back); the bundled article is indexed only when none is recorded (with
     ``--rebuild``, only in the default data directory).
     """
-    from assistant.composition import build_chunker, build_library, build_store
+    from assistant.composition import build_chunker, build_library, build_store, is_default_location
     from assistant.settings import bundled_corpus
     from index.discover import discover
     from index.pipeline import prepare_files, prepare_recorded, write_prepared
@@ -142,7 +135,7 @@ def index(
     s = _settings(profile, data_dir=data_dir, embedding_backend=embedding, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     recorded = not paths and bool(build_library(s).records())  # without FILE: the documents already indexed
     if not paths and not recorded:
-        if rebuild and not _default_data_dir(s):
+        if rebuild and not is_default_location(s):
             raise _fail(f"nothing is recorded in {s.documents_dir} to rebuild from. Give the files to index: "
                         f"`assistant index --rebuild FILE ... --data-dir {s.data_dir}`.")
         paths, root = [bundled_corpus()], bundled_corpus().parent  # keeps its file name as its id
@@ -287,12 +280,13 @@ def ask(
     profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
 ) -> None:
     """Answer a question from the index, with verified, numbered sources."""
-    from assistant.composition import build_assistant, build_store, require_index
+    from assistant.composition import build_assistant, build_store, require_index, require_index_directory
     from assistant.service import QuestionError, check_question
 
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, top_k=top_k)
     try:
         check_question(question, s.max_question_chars)
+        require_index_directory(s)  # before anything is created
         _check_data_dir(s)
         store = build_store(s)
         assistant = build_assistant(s, store=store)
@@ -335,12 +329,13 @@ def chat(
     conversation. Each answer is printed as ``ask`` prints it. A bad question (empty, too long) is
     reported on standard error and the conversation goes on.
     """
-    from assistant.composition import build_assistant, build_store, require_index
+    from assistant.composition import build_assistant, build_store, require_index, require_index_directory
     from assistant.followups import Turn
     from assistant.service import QuestionError, check_question
 
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding)
     try:
+        require_index_directory(s)  # before anything is created
         _check_data_dir(s)
         store = build_store(s)
         assistant = build_assistant(s, store=store)
