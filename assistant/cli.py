@@ -78,6 +78,27 @@ def _check_data_dir(settings) -> None:  # noqa: ANN001
                     "Give a writable directory with --data-dir or ASSISTANT_DATA_DIR.") from None
 
 
+def _check_index_to_read(settings) -> None:  # noqa: ANN001
+    """``ask``/``chat``: a usable ``data_dir`` (:func:`_check_data_dir`) holding an index, or the
+    default location (:func:`assistant.composition.require_index_directory`); when there is no
+    index, the directories just made for the check are removed again, so a mistyped ``--data-dir``
+    creates nothing."""
+    from assistant.composition import require_index_directory
+
+    d = settings.data_dir.absolute()
+    missing = [p for p in (d, *d.parents) if not p.exists()]  # deepest first
+    _check_data_dir(settings)
+    try:
+        require_index_directory(settings)
+    except Exception:
+        for p in missing:  # made just now, and empty: nothing else can be in them
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
+
+
 def _note_auto_index(settings, indexed: bool) -> None:  # noqa: ANN001
     if indexed:
         typer.echo(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", err=True)
@@ -280,14 +301,13 @@ def ask(
     profile: ProfileOpt = None, data_dir: DataDirOpt = None, llm: BackendOpt = None, embedding: EmbOpt = None,
 ) -> None:
     """Answer a question from the index, with verified, numbered sources."""
-    from assistant.composition import build_assistant, build_store, require_index, require_index_directory
+    from assistant.composition import build_assistant, build_store, require_index
     from assistant.service import QuestionError, check_question
 
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, top_k=top_k)
     try:
         check_question(question, s.max_question_chars)
-        require_index_directory(s)  # before anything is created
-        _check_data_dir(s)
+        _check_index_to_read(s)  # before the store creates its directory
         store = build_store(s)
         assistant = build_assistant(s, store=store)
         _note_auto_index(s, require_index(s, store))
@@ -329,14 +349,13 @@ def chat(
     conversation. Each answer is printed as ``ask`` prints it. A bad question (empty, too long) is
     reported on standard error and the conversation goes on.
     """
-    from assistant.composition import build_assistant, build_store, require_index, require_index_directory
+    from assistant.composition import build_assistant, build_store, require_index
     from assistant.followups import Turn
     from assistant.service import QuestionError, check_question
 
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding)
     try:
-        require_index_directory(s)  # before anything is created
-        _check_data_dir(s)
+        _check_index_to_read(s)  # before the store creates its directory
         store = build_store(s)
         assistant = build_assistant(s, store=store)
         _note_auto_index(s, require_index(s, store))
