@@ -401,11 +401,12 @@ def _aliases(q: QuestionAnalysis, sentence: str) -> frozenset[str]:
 
 def select(q: QuestionAnalysis, ranked: list[Evidence]) -> Evidence | None:
     """The best answering evidence (see :meth:`Evidence.answers`), cut to its answering clause
-    (:func:`answering_clause`), or None."""
+    (:func:`answering_clause`), or None. When it is a table row without a number the question names
+    ("losses in 2023"), an answering row of the same document holding every such number is taken."""
     best = next((e for e in ranked if e.answers(q)), None)
     if best is not None and best.reading and best.missing_numbers:
-        # the row asked about is found by its cells: "losses in 2023" is the row holding 2023
-        best = next((e for e in ranked if e.reading and not e.missing_numbers and e.passage_id == best.passage_id
+        # the row asked about is found by its cells: "losses in 2023" is the row of the document holding 2023
+        best = next((e for e in ranked if e.reading and not e.missing_numbers and e.source == best.source
                      and e.answers(q)), best)
     return answering_clause(q, best) if best is not None else None
 

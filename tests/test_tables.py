@@ -154,3 +154,20 @@ def test_header_rows_are_no_evidence() -> None:
     texts = [e.text for e in rank(analyse("What were the losses?"), [p])]
     assert "| 2023 | 18% |" in texts
     assert "| Year | Losses |" not in texts and "|---|---|" not in texts
+
+
+@pytest.mark.parametrize("year,value", [("2021", "24%"), ("2023", "18%")])
+def test_the_row_holding_the_questions_number_is_selected_over_equal_rows(year: str, value: str) -> None:
+    """Without a dense signal the rows of a table tie; the row asked about is the one holding the year,
+    also when the table's rows are split over two passages."""
+    from assistant.evidence import rank, select
+    from assistant.questions import analyse
+
+    head = "| Year | Losses |\n|---|---|"
+    first, second = head + "\n| 2021 | 24% |\n| 2022 | 31% |", "| 2023 | 18% |"
+    passages = [Passage(passage_id=1, chunk_id="a", source="l.md", start=0, end=len(first), score=0.5, text=first),
+                Passage(passage_id=2, chunk_id="b", source="l.md", start=len(first) + 1, end=len(first) + 15,
+                        score=0.5, text=second, context=head)]
+    q = analyse(f"What were the losses in {year}?")
+    chosen = select(q, rank(q, passages))
+    assert chosen is not None and chosen.text == f"| {year} | {value} |" and not chosen.missing_numbers
