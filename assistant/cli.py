@@ -78,6 +78,27 @@ def _check_data_dir(settings) -> None:  # noqa: ANN001
                     "Give a writable directory with --data-dir or ASSISTANT_DATA_DIR.") from None
 
 
+def _check_index_to_read(settings) -> None:  # noqa: ANN001
+    """``ask``/``chat``: a usable ``data_dir`` (:func:`_check_data_dir`) holding an index, or the
+    default location (:func:`assistant.composition.require_index_directory`); when there is no
+    index, the directories just made for the check are removed again, so a mistyped ``--data-dir``
+    creates nothing."""
+    from assistant.composition import require_index_directory
+
+    d = settings.data_dir.absolute()
+    missing = [p for p in (d, *d.parents) if not p.exists()]  # deepest first
+    _check_data_dir(settings)
+    try:
+        require_index_directory(settings)
+    except Exception:
+        for p in missing:  # made just now, and empty: nothing else can be in them
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
+
+
 def _note_auto_index(settings, indexed: bool) -> None:  # noqa: ANN001
     if indexed:
         typer.echo(f"Note: the index in {settings.persist_dir} was empty; indexed the bundled article into it.", err=True)
@@ -101,14 +122,16 @@ def _drop_or_set_aside(settings) -> None:  # noqa: ANN001
 @app.command()
 def index(
     paths: Annotated[Optional[list[Path]], typer.Argument(
-        help="Files and folders (recursive): PDF, HTML, Word (.docx), Markdown, text. Default: the bundled article.")] = None,
+        help="Files and folders (recursive): PDF, HTML, Word (.docx), Markdown, text. Default: the documents "
+             "already indexed (chunked again from their stored texts), or the bundled article when none is.")] = None,
     include: Annotated[Optional[list[str]], typer.Option("--include", help="Only files matching this glob "
                                                          "(path under the root or file name; repeatable).")] = None,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Skip files matching this glob (repeatable).")] = None,
     root: Annotated[Optional[Path], typer.Option("--root", help="Folder document ids are relative to "
                                                  "(default: the current directory for paths under it, "
                                                  "else the folder holding each path).")] = None,
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index first (after checking every file).")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index first (after checking every file); "
+                                          "without FILE, rebuild it from the documents already indexed.")] = False,
     chunk_size: Annotated[Optional[int], typer.Option(help="Max tokens per chunk (16-254 with MiniLM).")] = None,
     chunk_overlap: Annotated[Optional[int], typer.Option(help="Overlap tokens.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail (write nothing) if any file cannot be read or has "
@@ -120,29 +143,43 @@ def index(
     Re-indexing an unchanged file costs one read (its content hash matches); a changed file's
     chunks are replaced and nothing else. Hidden and binary files in folders, and files without
     text (empty, scanned PDFs), are skipped and listed; with --strict an unreadable or empty file
-    fails the whole batch and nothing is written.
+    fails the whole batch and nothing is written. Without FILE, the documents the library records
+    (``DATA_DIR/documents``) are chunked again from their stored texts (``--rebuild`` of a damaged
+    store gets them all back); the bundled article is indexed only when none is recorded (with
+    ``--rebuild``, only in the default data directory).
     """
-    from assistant.composition import build_chunker, build_library, build_store
+    from assistant.composition import build_chunker, build_library, build_store, is_default_location
     from assistant.settings import bundled_corpus
     from index.discover import discover
-    from index.pipeline import prepare_files, write_prepared
+    from index.pipeline import prepare_files, prepare_recorded, write_prepared
 
     s = _settings(profile, data_dir=data_dir, embedding_backend=embedding, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-    if not paths:  # the bundled article keeps its file name as its id, wherever it is installed
-        paths, root = [bundled_corpus()], bundled_corpus().parent
+    recorded = not paths and bool(build_library(s).records())  # without FILE: the documents already indexed
+    if not paths and not recorded:
+        if rebuild and not is_default_location(s):
+            raise _fail(f"nothing is recorded in {s.documents_dir} to rebuild from. Give the files to index: "
+                        f"`assistant index --rebuild FILE ... --data-dir {s.data_dir}`.")
+        paths, root = [bundled_corpus()], bundled_corpus().parent  # keeps its file name as its id
     _check_data_dir(s)
     try:
-        found, skipped = discover(paths, include, exclude, root)
-        if not found:
-            raise _fail("no file to index" + (f" ({len(skipped)} skipped: see above)" if skipped else "")
-                        + ". Check the paths and the --include/--exclude globs.")
+        skipped: list[str] = []
+        if not recorded:
+            found, skipped = discover(paths, include, exclude, root)
+            if not found:
+                raise _fail("no file to index" + (f" ({'; '.join(skipped)})" if skipped else "")
+                            + ". Check the paths and the --include/--exclude globs.")
         library, chunker = build_library(s), build_chunker(s)
         store = None if rebuild else build_store(s)
-        run, todo = prepare_files(found, store, chunker, library, strict=strict)  # nothing written yet
+        if recorded:  # from the stored texts (the only copy of a document added through the API)
+            run, todo = prepare_recorded(library, store, chunker)
+        else:
+            run, todo = prepare_files(found, store, chunker, library, strict=strict)  # nothing written yet
         if rebuild:
             _drop_or_set_aside(s)
+            kept = {p.doc.source for p in todo}
             for r in library.records():
-                library.remove(r.source)
+                if r.source not in kept:  # the others' rows are replaced as they are written
+                    library.remove(r.source)
             store = build_store(s)
         with _progress(len(todo)) as advance:
             write_prepared(todo, store, library, chunker, run, progress=advance)
@@ -198,7 +235,9 @@ def sources(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", 
 
     from assistant.composition import build_library
 
-    records = build_library(_settings(profile, data_dir=data_dir)).records()
+    s = _settings(profile, data_dir=data_dir)
+    _check_store_readable(s)
+    records = build_library(s).records()
     if as_json:
         for r in records:
             typer.echo(json.dumps(asdict(r), ensure_ascii=False))
@@ -214,6 +253,22 @@ def sources(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", 
         table.add_row(r.source, r.format + (f" ({r.encoding})" if r.encoding not in (None, "utf-8") else ""),
                       str(r.pages or ""), str(r.chunks), str(r.chars), r.indexed_at, r.content_hash[:12])
     Console(width=200).print(table)
+
+
+def _check_store_readable(settings) -> None:  # noqa: ANN001
+    """Fail (one line naming ``--rebuild``) when the store exists but cannot be opened, as ``ask``
+    does; an embedding model other than the store's is no damage and does not stop the listing."""
+    from assistant.composition import build_store
+    from index.errors import StoreError
+
+    if not settings.chroma_url and not settings.persist_dir.exists():
+        return  # nothing indexed yet: nothing to open (and no directory to create)
+    try:
+        build_store(settings)
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    except _known_errors():
+        pass
 
 
 @sources_app.command("remove")
@@ -252,7 +307,7 @@ def ask(
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, top_k=top_k)
     try:
         check_question(question, s.max_question_chars)
-        _check_data_dir(s)
+        _check_index_to_read(s)  # before the store creates its directory
         store = build_store(s)
         assistant = build_assistant(s, store=store)
         _note_auto_index(s, require_index(s, store))
@@ -300,7 +355,7 @@ def chat(
 
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding)
     try:
-        _check_data_dir(s)
+        _check_index_to_read(s)  # before the store creates its directory
         store = build_store(s)
         assistant = build_assistant(s, store=store)
         _note_auto_index(s, require_index(s, store))

@@ -128,21 +128,37 @@ def require_index(settings: Settings, store=None) -> bool:  # noqa: ANN001
         index.errors.EmptyIndexError: the index is empty and not at the default location; the
             message names the data dir, the collection and the command to run.
     """
-    from index.errors import EmptyIndexError
-
     store = store if store is not None else build_store(settings)
     if store.count() > 0:
         return False
     if not is_default_location(settings):
-        env = "" if settings.collection == Settings.model_fields["collection"].default else \
-            f"ASSISTANT_COLLECTION={settings.collection} "
-        raise EmptyIndexError(
-            f"no documents are indexed in data dir {str(settings.data_dir)!r}, collection {settings.collection!r}. "
-            f"Check --data-dir and the collection name for a typo, or index your documents first: "
-            f"`{env}assistant index FILE ... --data-dir {settings.data_dir}` (without FILE it indexes the bundled "
-            "article)."
-        )
+        raise _empty_index_error(settings)
     return ensure_indexed(settings, store)
+
+
+def require_index_directory(settings: Settings) -> None:
+    """The check of :func:`require_index` that needs no store, made before one is opened (which
+    creates its directory): an embedded index outside the default location whose directory does
+    not exist is empty, and a mistyped ``--data-dir`` must not be created.
+
+    Raises:
+        index.errors.EmptyIndexError: as :func:`require_index`; nothing is created.
+    """
+    if not settings.chroma_url and not is_default_location(settings) and not settings.persist_dir.exists():
+        raise _empty_index_error(settings)
+
+
+def _empty_index_error(settings: Settings):  # noqa: ANN202 - index.errors.EmptyIndexError
+    from index.errors import EmptyIndexError
+
+    env = "" if settings.collection == Settings.model_fields["collection"].default else \
+        f"ASSISTANT_COLLECTION={settings.collection} "
+    return EmptyIndexError(
+        f"no documents are indexed in data dir {str(settings.data_dir)!r}, collection {settings.collection!r}. "
+        f"Check --data-dir and the collection name for a typo, or index your documents first: "
+        f"`{env}assistant index FILE ... --data-dir {settings.data_dir}` (without FILE it indexes the bundled "
+        "article)."
+    )
 
 
 def describe_sources(store, limit: int = 20) -> str:  # noqa: ANN001 - index.store.ChunkStore

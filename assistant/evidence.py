@@ -42,7 +42,7 @@ from typing import Any
 from assistant.models import Passage
 from assistant.questions import QuestionAnalysis, number_value
 from assistant.textutil import split_sentences, stem, words
-from index.tables import TableRow, row_in_table, row_sentence
+from index.tables import TableRow, is_head_line, row_in_table, row_sentence
 
 #: Least idf-weighted share of the question's words an answering sentence must hold. 0.5: at least
 #: half of what the question says, weighted by rarity. Lower values answered the dev set's
@@ -234,7 +234,7 @@ def _candidates(passages: list[Passage]) -> list[_Sentence]:
         sents = split_sentences(p.text)
         for i, s in enumerate(sents):
             key = (p.source, p.start + s.start)
-            if key in seen:
+            if key in seen or is_head_line(p.text, s.start):  # a header row answers nothing alone
                 continue
             seen.add(key)
             out.append(_Sentence(p, s.start, s.end, sents[i - 1].text if i else "",
@@ -401,8 +401,13 @@ def _aliases(q: QuestionAnalysis, sentence: str) -> frozenset[str]:
 
 def select(q: QuestionAnalysis, ranked: list[Evidence]) -> Evidence | None:
     """The best answering evidence (see :meth:`Evidence.answers`), cut to its answering clause
-    (:func:`answering_clause`), or None."""
+    (:func:`answering_clause`), or None. When it is a table row without a number the question names
+    ("losses in 2023"), an answering row of the same document holding every such number is taken."""
     best = next((e for e in ranked if e.answers(q)), None)
+    if best is not None and best.reading and best.missing_numbers:
+        # the row asked about is found by its cells: "losses in 2023" is the row of the document holding 2023
+        best = next((e for e in ranked if e.reading and not e.missing_numbers and e.source == best.source
+                     and e.answers(q)), best)
     return answering_clause(q, best) if best is not None else None
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import DocumentError
-from index.formats import FORMATS, SNIFF_BYTES
+from index.formats import FORMATS, SNIFF_BYTES, looks_binary
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,11 @@ def default_root(path: Path) -> Path:
     return cwd if resolved.is_relative_to(cwd) else resolved.parent
 
 
-def _matches(rel: str, patterns: list[str]) -> bool:
-    """True when a glob matches the relative path or the file name (``*.md``, ``drafts/*``)."""
+def _matching(rel: str, patterns: list[str]) -> list[str]:
+    """The globs that match ``rel`` (a path relative to the folder given, ``/`` separators) or its
+    file name (``*.md``, ``drafts/*``)."""
     name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+    return [p for p in patterns if fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p)]
 
 
 def _is_binary(path: Path) -> bool:
@@ -59,7 +60,7 @@ def _is_binary(path: Path) -> bool:
         return False
     try:
         with path.open("rb") as f:
-            return b"\x00" in f.read(SNIFF_BYTES)
+            return looks_binary(f.read(SNIFF_BYTES))
     except OSError:
         return True
 
@@ -71,8 +72,10 @@ def discover(paths: list[str | Path], include: list[str] | None = None, exclude:
     Hidden files and folders (name starting with ``.``) inside a folder given are skipped, and so
     are binary files (a NUL byte in the first 8 KiB, except PDF and Word files); a file named
     directly is always considered. ``include``/``exclude`` globs (``fnmatch``) are matched against
-    the path relative to the root and against the file name; with ``include``, only matching files
-    are kept.
+    the path relative to the folder given (``assistant index docs/ --exclude 'drafts/*'`` drops
+    ``docs/drafts/old.md``, wherever it is run from; for a file given directly, its name) and against
+    the file name; with ``include``, only matching files are kept. A glob that matched no file is
+    reported among the messages (a mistyped or root-relative pattern is not silently ignored).
 
     Args:
         paths: Files and folders.
@@ -82,7 +85,7 @@ def discover(paths: list[str | Path], include: list[str] | None = None, exclude:
 
     Returns:
         The files in a stable order (sorted per path given), and one message per skipped file
-        naming it and saying why.
+        naming it and saying why, then one per include/exclude glob that matched no file.
 
     Raises:
         DocumentError: a path does not exist, is not under ``root``, or two files get the same id.
@@ -91,9 +94,13 @@ def discover(paths: list[str | Path], include: list[str] | None = None, exclude:
     found: dict[str, FoundFile] = {}
     skipped: list[str] = []
 
-    def consider(path: Path, base: Path, walked: bool) -> None:
+    used: set[str] = set()
+
+    def consider(path: Path, base: Path, walked: bool, rel: str) -> None:
         source = source_id(path, base)
-        if include and not _matches(source, include) or _matches(source, exclude):
+        kept, dropped = _matching(rel, include), _matching(rel, exclude)
+        used.update(kept, dropped)
+        if include and not kept or dropped:
             return
         if walked and _is_binary(path):
             skipped.append(f"skipped {source}: binary file")
@@ -109,7 +116,7 @@ def discover(paths: list[str | Path], include: list[str] | None = None, exclude:
             raise DocumentError(f"{p}: no such file or folder. Check the path and try again.")
         base = Path(root).expanduser() if root else default_root(p)
         if p.is_file():
-            consider(p, base, walked=False)
+            consider(p, base, walked=False, rel=unicodedata.normalize("NFC", p.name))
             continue
         for dirpath, dirnames, filenames in os.walk(p):
             hidden = sorted(d for d in dirnames if d.startswith("."))
@@ -121,5 +128,8 @@ def discover(paths: list[str | Path], include: list[str] | None = None, exclude:
                 if name.startswith("."):
                     skipped.append(f"skipped {source_id(f, base)}: hidden file")
                 elif f.is_file():
-                    consider(f, base, walked=True)
+                    consider(f, base, walked=True, rel=unicodedata.normalize("NFC", f.relative_to(p).as_posix()))
+    for option, patterns in (("--include", include), ("--exclude", exclude)):
+        skipped += [f"{option} {g!r} matched no file (globs match the path under the folder given, "
+                    "or the file name)" for g in dict.fromkeys(patterns) if g not in used]
     return list(found.values()), skipped

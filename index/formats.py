@@ -7,13 +7,16 @@
   ``<body>``) is kept block by block, headings as Markdown ``#`` lines, tables as pipe tables.
 - Word (.docx): ``python-docx``; paragraphs and tables in body order, headings as ``#`` lines.
 - Markdown and plain text: the text itself (a leading YAML front matter block is dropped), decoded
-  as UTF-8 or, failing that, in the encoding ``charset-normalizer`` detects (recorded, not refused).
+  as UTF-16/32 when a byte-order mark says so, else as UTF-8 or, failing that, in the encoding
+  ``charset-normalizer`` detects (recorded, not refused).
 
 Offsets of chunks and citations index the *extracted* text, which the indexer stores beside the
 chunks (:class:`index.library.DocumentLibrary`).
 """
 
 from __future__ import annotations
+
+import codecs
 
 import io
 import re
@@ -61,13 +64,27 @@ def format_of(name: str) -> str:
     return FORMATS.get(name[dot:].lower(), "text") if dot >= 0 else "text"
 
 
+#: Byte-order marks of the UTF-16/32 encodings, UTF-32 first (its little-endian mark starts with UTF-16's).
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+              (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def wide_bom(data: bytes) -> tuple[str, int] | None:
+    """``(encoding, BOM length)`` when ``data`` starts with a UTF-16 or UTF-32 byte-order mark (a
+    Windows Notepad "Unicode" file), else None. Such text holds NUL bytes and is not binary."""
+    return next(((enc, len(bom)) for bom, enc in _WIDE_BOMS if data.startswith(bom)), None)
+
+
 def looks_binary(data: bytes) -> bool:
-    """True when the first :data:`SNIFF_BYTES` bytes hold a NUL byte (git's and grep's rule)."""
-    return b"\x00" in data[:SNIFF_BYTES]
+    """True when the first :data:`SNIFF_BYTES` bytes hold a NUL byte (git's and grep's rule), unless
+    they start with a UTF-16/32 byte-order mark (:func:`wide_bom`)."""
+    return b"\x00" in data[:SNIFF_BYTES] and wide_bom(data) is None
 
 
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """Decode text bytes: UTF-8 (a BOM is dropped) or the encoding ``charset-normalizer`` detects.
+    """Decode text bytes: UTF-16/32 named by a byte-order mark, UTF-8 (a BOM is dropped) or the
+    encoding ``charset-normalizer`` detects; a byte-order mark is never part of the text, so offsets
+    index the text without it.
 
     Returns:
         ``(text, encoding)``; the encoding is ``utf-8`` or the detector's name (``cp1252`` when it is
@@ -79,6 +96,14 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     """
     if looks_binary(data):
         raise DocumentError(f"{name}: looks like a binary file (contains NUL bytes); skipped.")
+    if (wide := wide_bom(data)) is not None:  # the mark names the encoding; it is not part of the text
+        encoding, skip = wide
+        try:
+            return data[skip:].decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"{name}: starts with a {encoding.upper()} byte-order mark but is not valid "
+                                f"{encoding.upper()} ({exc.reason} at byte {exc.start + skip}); skipped. "
+                                "Save it again as UTF-8 and index it again.") from None
     try:
         return data.decode("utf-8").removeprefix("\ufeff"), "utf-8"
     except UnicodeDecodeError:

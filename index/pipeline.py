@@ -163,6 +163,49 @@ def prepare_files(found: list[FoundFile], store: ChunkStore | None, chunker: Tok
     return run, todo
 
 
+def prepare_recorded(library: DocumentLibrary, store: ChunkStore | None,
+                     chunker: TokenChunker) -> tuple[IndexRun, list[PreparedDocument]]:
+    """Chunk again every document ``library`` records, from its stored extracted text, writing nothing
+    (``assistant index`` without FILE, e.g. ``--rebuild`` of a damaged store).
+
+    The stored text is what the document's citations index and the only copy of a document added
+    through the API, so it is used rather than the file; a document whose text is not stored is read
+    again from its recorded path when that file still exists. Its manifest row (format, encoding,
+    pages, content hash) is kept, so a later ``assistant index`` of the unchanged file costs one read.
+
+    Args:
+        library: The manifest and stored texts.
+        store: The chunk store, or None when it is about to be rebuilt (then nothing is unchanged).
+        chunker: The chunker.
+
+    Returns:
+        The run so far (documents whose chunks are all stored with this chunking are unchanged; one
+        message per document that cannot be recovered, which is dropped) and the documents to write.
+    """
+    run = IndexRun()
+    chunking = chunking_signature(chunker)
+    todo: list[PreparedDocument] = []
+    for r in library.records():
+        if store is not None and r.chunking == chunking and len(store.ids(r.source)) == r.chunks:
+            run.unchanged.append(r.source)
+            continue
+        text = library.text(r.source)
+        if text is not None:
+            doc = SourceDocument(r.source, Path(r.path), text, r.format, r.encoding, r.page_starts, r.content_hash)
+        elif Path(r.path).is_file():
+            try:
+                doc = load_document(r.path, source=r.source)
+            except DocumentError as exc:
+                run.skipped.append(f"dropped {r.source}: {exc}")
+                continue
+        else:
+            run.skipped.append(f"dropped {r.source}: neither its stored text nor its file {r.path} exists; "
+                               "index it again to get it back")
+            continue
+        todo.append(PreparedDocument(doc, chunker.split(doc.source, doc.text)))
+    return run, todo
+
+
 def write_prepared(todo: list[PreparedDocument], store: ChunkStore, library: DocumentLibrary, chunker: TokenChunker,
                    run: IndexRun, progress: Callable[[str], None] | None = None) -> IndexRun:
     """Write prepared documents one by one: text, chunks (:meth:`ChunkStore.replace_source`: only

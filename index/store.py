@@ -171,8 +171,8 @@ def _store_error(persist_dir: Path, exc: BaseException, chroma_url: str | None =
         )
     return StoreError(
         f"the index at {persist_dir} cannot be read: it is damaged or truncated ({detail}). Rebuild it with "
-        f"`assistant index --rebuild [FILE ...] --data-dir {persist_dir.parent}` (the damaged copy is kept "
-        "beside it)."
+        f"`assistant index --rebuild --data-dir {persist_dir.parent}`: it indexes again every document recorded "
+        f"in {persist_dir.parent / 'documents'}, from their stored texts (the damaged copy is kept beside it)."
     )
 
 

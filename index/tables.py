@@ -1,8 +1,9 @@
 """Markdown pipe tables: where they are (write path) and which header a row stands under (read path).
 
-A table's *head* is its caption (a one-line paragraph right before the table, such as "Revenue,
-EUR thousands"), its header row and its delimiter row, exactly as written in the source. The
-chunker keeps every row with its head: the first chunk of a table holds the head in its text, and
+A table's *head* is its caption (a one-line label right before the table, such as "Revenue,
+EUR thousands"; a line of prose that ends as a sentence, such as the paragraph a table follows on
+an HTML page, is not a caption: :func:`is_caption`), its header row and its delimiter row, exactly
+as written in the source. The chunker keeps every row with its head: the first chunk of a table holds the head in its text, and
 each later chunk carries it as ``context`` (not part of the chunk's ``start``/``end`` span). Evidence
 selection and the verifier read a row together with its head (:func:`row_in_table`), so a value is
 read under its column ("1,500" under "2023").
@@ -18,6 +19,17 @@ from dataclasses import dataclass
 
 #: A GFM delimiter row: cells of at least one dash, optionally with alignment colons.
 _DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+#: A line that ends as a sentence of prose (".", "!" or "?", possibly before closing quotes/brackets).
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s*$")
+#: A numbered table label ("Table 2.", "Tab. 3:"), a caption even when it ends with a period.
+_TABLE_LABEL = re.compile(r"^\s*(table|tab\.)\s*[\dIVXivx]+", re.I)
+
+
+def is_caption(line: str) -> bool:
+    """True when the one-line paragraph ``line`` right before a table is its caption: a label
+    ("Revenue, EUR thousands", "Losses per year:", "Table 2. Losses"), not a sentence of prose
+    ("Oxalic acid works best in winter."), which stays ordinary text and is not read with each row."""
+    return bool(line.strip()) and (not _SENTENCE_END.search(line) or bool(_TABLE_LABEL.match(line)))
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,7 @@ def find_tables(text: str) -> list[TableBlock]:
             continue
         first_line = tok.map[0]
         caption = (last_paragraph is not None and last_paragraph[1] - last_paragraph[0] == 1
-                   and first_line - last_paragraph[1] <= 1)
+                   and first_line - last_paragraph[1] <= 1 and is_caption(text[slice(*line_span(last_paragraph[0]))]))
         start = line_span(last_paragraph[0])[0] if caption else line_span(first_line)[0]
         start += len(text[start:]) - len(text[start:].lstrip())
         head_end = line_span(first_line + 1)[1]
@@ -137,7 +149,8 @@ def row_in_table(text: str, start: int, context: str = "") -> TableRow | None:
     if j >= 1 and _DELIMITER.match(lines[j]) and _is_row(lines[j - 1]):
         h = j - 1
         c = h - 1 if h >= 1 and lines[h - 1].strip() else h - 2
-        one_line = c >= 0 and lines[c].strip() and not _is_row(lines[c]) and (c == 0 or not lines[c - 1].strip())
+        one_line = (c >= 0 and is_caption(lines[c]) and not _is_row(lines[c])
+                    and (c == 0 or not lines[c - 1].strip()))
         first = c if one_line else h
         return TableRow("\n".join(lines[first:j + 1]), cells(lines[h]), cells(line))
     if j < 0 and context:  # the rows run from the top of the passage: the head is its context
@@ -146,6 +159,19 @@ def row_in_table(text: str, start: int, context: str = "") -> TableRow | None:
         if header:
             return TableRow(context, cells(header[-1]), cells(line))
     return None
+
+
+def is_head_line(text: str, start: int) -> bool:
+    """True when the line of ``text`` holding offset ``start`` is a table's header or delimiter row:
+    column names without values, read with each row (:func:`row_in_table`) and answering nothing alone."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    line = text[line_start:line_end]
+    if not _is_row(line):
+        return False
+    following = text[line_end + 1:].split("\n", 1)[0] if line_end < len(text) else ""
+    return bool(_DELIMITER.match(line)) or bool(_DELIMITER.match(following))
 
 
 def row_sentence(row: TableRow) -> str:

@@ -71,6 +71,7 @@ def test_wrong_config_value_names_the_setting(run) -> None:
 
 
 def test_missing_model_file_says_what_to_do(run, tmp_path: Path) -> None:
+    assert run("index", "--data-dir", "data", "--embedding", "fake").exit_code == 0  # (an empty one is reported first)
     r = run("ask", "--data-dir", "data", "--embedding", "fake", "Who?", env={"ASSISTANT_MODEL_PATH": str(tmp_path / "none.gguf")})
     assert r.exit_code == 1
     assert "model file not found" in r.stderr and "ASSISTANT_MODEL_PATH" in r.stderr

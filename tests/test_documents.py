@@ -71,6 +71,47 @@ def test_markdown_front_matter_is_dropped_and_headings_kept() -> None:
     assert got.text.startswith("# Beekeeping") and "title:" not in got.text
 
 
+UNICODE_NOTE = "Die Bienenstöcke in Zürich überwintern gut.\nThe apiary keeps 42 hives – “Lindenhof”.\n"
+
+
+@pytest.mark.parametrize("codec,encoding", [("utf-16", None), ("utf-16-le", "utf-16-le"), ("utf-16-be", "utf-16-be"),
+                                            ("utf-32-le", "utf-32-le"), ("utf-32-be", "utf-32-be")])
+def test_a_utf16_or_utf32_file_with_a_byte_order_mark_is_text(run, tmp_path: Path, codec: str,
+                                                               encoding: str | None) -> None:
+    """A BOM-marked UTF-16/32 file (Notepad's "Unicode") is decoded, in a folder or named; offsets
+    index the decoded text without the mark."""
+    import codecs
+
+    from index.formats import extract
+
+    bom = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE,
+           "utf-32-le": codecs.BOM_UTF32_LE, "utf-32-be": codecs.BOM_UTF32_BE}.get(codec, b"")
+    data = bom + UNICODE_NOTE.encode(codec)  # Python's "utf-16" writes its own BOM
+    got = extract(data, "note.txt")
+    assert got.text == UNICODE_NOTE and got.encoding.startswith("utf-16" if "16" in codec else "utf-32")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "note.txt").write_bytes(data)
+    r = run("index", "notes", *IDX)
+    assert r.exit_code == 0 and "binary" not in r.stderr, r.output
+    row = _sources(run)["notes/note.txt"]
+    assert row["chars"] == len(UNICODE_NOTE) and (encoding is None or row["encoding"] == encoding)
+    r = run("ask", "--data-dir", "data", "--embedding", "fake", "--llm", "fake", "--json",
+            "How many hives does the apiary keep?")
+    assert r.exit_code == 0, r.output
+    cite = json.loads(r.stdout)["citations"][0]
+    assert UNICODE_NOTE[cite["start"]:cite["end"]] == cite["quote"] == "The apiary keeps 42 hives – “Lindenhof”."
+
+
+def test_a_bom_marked_file_that_is_not_valid_utf16_is_a_clear_error() -> None:
+    import codecs
+
+    from index.errors import DocumentError
+    from index.formats import extract
+
+    with pytest.raises(DocumentError, match="UTF-16-LE byte-order mark but is not valid"):
+        extract(codecs.BOM_UTF16_LE + "abc".encode("utf-16-le") + b"\x00", "odd.txt")
+
+
 def test_a_cp1252_file_is_decoded_and_its_encoding_recorded() -> None:
     got = _extract("legacy.txt")
     assert got.encoding == "cp1252"
@@ -112,6 +153,33 @@ def test_hidden_binary_and_globbed_files_are_skipped_and_listed(run, tmp_path: P
     r = run("index", "notes", "--include", "*.md", "--data-dir", "other", "--embedding", "fake")
     assert r.exit_code == 0 and r.stdout.splitlines()[0] == "notes/keep.md: 1 added, 0 unchanged, 0 removed"
     assert len(r.stdout.splitlines()) == 2  # that file, then the chunk count
+
+
+@pytest.mark.parametrize("folder", ["docs", "docs/", "work/docs"])
+def test_globs_match_the_path_under_the_folder_given(run, tmp_path: Path, folder: str) -> None:
+    """README's example: ``--exclude 'drafts/*'`` drops docs/drafts/ wherever the command is run from."""
+    d = tmp_path / folder.rstrip("/")
+    (d / "drafts").mkdir(parents=True)
+    (d / "policy.md").write_text("Staff get 30 days of leave.", encoding="utf-8")
+    (d / "drafts" / "old.md").write_text("Draft: staff get 10 days of leave.", encoding="utf-8")
+    (d / "notes.txt").write_text("Not Markdown.", encoding="utf-8")
+    r = run("index", folder, "--include", "*.md", "--exclude", "drafts/*", *IDX)
+    assert r.exit_code == 0, r.output
+    prefix = folder.rstrip("/")
+    assert sorted(_sources(run)) == [f"{prefix}/policy.md"]
+    assert "matched no file" not in r.stderr
+
+
+def test_a_glob_that_matched_no_file_is_reported(run, tmp_path: Path) -> None:
+    (tmp_path / "docs" / "drafts").mkdir(parents=True)
+    (tmp_path / "docs" / "drafts" / "old.md").write_text("Draft.", encoding="utf-8")
+    (tmp_path / "docs" / "policy.md").write_text("Policy.", encoding="utf-8")
+    r = run("index", "docs", "--exclude", "docs/drafts/*", *IDX)  # a path from the current directory
+    assert r.exit_code == 0, r.output
+    assert "--exclude 'docs/drafts/*' matched no file" in r.stderr
+    r = run("index", "docs", "--include", "*.pdf", *IDX)
+    assert r.exit_code == 1
+    assert r.stderr.startswith("Error: no file to index (") and "--include '*.pdf' matched no file" in r.stderr
 
 
 def test_same_named_files_in_different_folders_are_different_documents(run, tmp_path: Path) -> None:

@@ -45,6 +45,14 @@ def test_an_empty_index_elsewhere_is_an_error_naming_data_dir_and_collection(run
     assert _chunks("mydocs") == 0  # the bundled article was not put there
 
 
+@pytest.mark.parametrize("command", [["ask", "Who invited him?"], ["chat"]])
+def test_a_mistyped_data_dir_is_not_created(run, tmp_path: Path, command: list[str]) -> None:
+    r = run(command[0], "--llm", "fake", "--embedding", "fake", "--data-dir", "no/such/dir", *command[1:])
+    assert r.exit_code == 1, r.output
+    assert r.stderr.startswith("Error: no documents are indexed in data dir 'no/such/dir'")
+    assert not (tmp_path / "no").exists()  # a failed command creates nothing
+
+
 def test_a_new_collection_name_at_the_default_data_dir_is_not_filled_either(run) -> None:
     r = run("ask", "--llm", "fake", "--embedding", "fake", "Who invited him?", env={"ASSISTANT_COLLECTION": "mydocs"})
     assert r.exit_code == 1

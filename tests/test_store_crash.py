@@ -180,7 +180,7 @@ def test_a_damaged_store_is_one_line_naming_rebuild_and_rebuild_keeps_the_damage
         assert r.returncode == 1, r.stdout + r.stderr
         assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
         assert r.stderr.startswith(f"Error: the index at {data / 'chroma'} cannot be read: it is damaged")
-        assert f"`assistant index --rebuild [FILE ...] --data-dir {data}`" in r.stderr
+        assert f"`assistant index --rebuild --data-dir {data}`: it indexes again every document recorded" in r.stderr
     rebuilt = _cli("index", "--rebuild", "--embedding", "fake", "--data-dir", str(data))
     assert rebuilt.returncode == 0, rebuilt.stderr
     kept = [p.name for p in data.iterdir() if p.name.startswith("chroma.damaged-")]
@@ -190,6 +190,44 @@ def test_a_damaged_store_is_one_line_naming_rebuild_and_rebuild_keeps_the_damage
         assert len(kept) == 1 and kept[0] in rebuilt.stderr
     assert rebuilt.stdout.splitlines()[-1] == f"7 chunks in {data / 'chroma'}"
     assert _ask(data).returncode == 0
+
+
+def test_rebuild_without_files_gets_back_every_recorded_document(tmp_path: Path) -> None:
+    """Following the damaged-store message (``--rebuild`` without FILE) indexes again the documents
+    the library records, from their stored texts (even one whose file is gone, as for a document
+    added through the API), not the bundled article; ``sources`` reports the damage first."""
+    import json
+
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "policy.md").write_text("Staff get 30 days of leave per year.", encoding="utf-8")
+    (docs / "sub" / "hives.txt").write_text("The apiary at Lindenhof keeps 42 hives.", encoding="utf-8")
+    data = tmp_path / "data"
+    assert _cli("index", "--embedding", "fake", "--data-dir", str(data), str(docs)).returncode == 0
+    (docs / "sub" / "hives.txt").unlink()  # only its stored text is left
+    before = _cli("sources", "--json", "--data-dir", str(data)).stdout
+    DAMAGE["truncated"](data)
+    listed = _cli("sources", "--data-dir", str(data))
+    assert listed.returncode == 1 and len(listed.stderr.splitlines()) == 1, listed.stdout + listed.stderr
+    assert "damaged" in listed.stderr and f"`assistant index --rebuild --data-dir {data}`" in listed.stderr
+    rebuilt = _cli("index", "--rebuild", "--embedding", "fake", "--data-dir", str(data))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "docs/policy.md: 1 added" in rebuilt.stdout and "docs/sub/hives.txt: 1 added" in rebuilt.stdout
+    after = [json.loads(x) for x in _cli("sources", "--json", "--data-dir", str(data)).stdout.splitlines()]
+    assert [r["source"] for r in after] == ["docs/policy.md", "docs/sub/hives.txt"]  # no bundled article
+    kept = ("source", "path", "format", "chars", "content_hash")
+    assert [{k: r[k] for k in kept} for r in after] == [{k: json.loads(x)[k] for k in kept} for x in before.splitlines()]
+    r = _cli("ask", "--json", "--llm", "fake", "--embedding", "fake", "--data-dir", str(data),
+             "How many hives does the apiary at Lindenhof keep?")
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)
+    assert answer["citations"] and answer["citations"][0]["source"] == "docs/sub/hives.txt"
+
+
+def test_rebuild_without_files_of_an_empty_data_dir_asks_for_them(tmp_path: Path) -> None:
+    r = _cli("index", "--rebuild", "--embedding", "fake", "--data-dir", str(tmp_path / "new"))
+    assert r.returncode == 1 and "nothing is recorded" in r.stderr and "--rebuild FILE" in r.stderr
+    assert not (tmp_path / "new").exists()
 
 
 def test_the_api_answers_a_store_failure_with_json_saying_what_to_do(fake_settings) -> None:

@@ -100,3 +100,74 @@ def test_a_lower_rows_value_is_answered_from_the_row_end_to_end(tmp_path: Path, 
     c = answer.citations[0]
     assert c.quote == _row(region) == REPORT[c.start:c.end]
     assert f"{year} {value}" in (answer.notice or "")  # the column is shown with the value
+
+
+LOSSES_MD = ("Oxalic acid treatment is most effective in winter, when the colony has no brood.\n\n"
+             "| Year | Losses |\n|---|---|\n| 2021 | 24% |\n| 2022 | 31% |\n| 2023 | 18% |\n")
+LOSSES_HTML = ("<html><body><h1>Varroa</h1><p>Oxalic acid treatment is most effective in winter, when the colony has "
+               "no brood.</p><table><tr><th>Year</th><th>Losses</th></tr><tr><td>2021</td><td>24%</td></tr>"
+               "<tr><td>2022</td><td>31%</td></tr><tr><td>2023</td><td>18%</td></tr></table></body></html>")
+
+
+@pytest.mark.parametrize("name,text", [("loss.md", LOSSES_MD), ("varroa.html", LOSSES_HTML)])
+def test_a_table_after_a_paragraph_is_answered_with_the_row_asked_about(tmp_path: Path, name: str, text: str) -> None:
+    """A table that follows a paragraph of prose (the usual HTML page): the row holding the year is
+    quoted, not the header row, and no notice claims the documents lack the year."""
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from assistant.composition import build_assistant
+    from assistant.settings import load_settings
+
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(app, ["index", "--data-dir", str(tmp_path / "d"), str(tmp_path / name)])
+    assert r.exit_code == 0, r.output
+    assistant = build_assistant(load_settings(data_dir=tmp_path / "d", llm_backend="fake"))
+    for year, value in (("2021", "24%"), ("2022", "31%"), ("2023", "18%")):
+        answer = assistant.ask(f"What were the losses in {year}?")
+        assert not answer.abstained, answer.abstention_reason
+        assert answer.citations[0].quote == f"| {year} | {value} |", (year, answer.answer)
+        assert "does not" not in (answer.notice or ""), answer.notice
+        assert f"Year {year}; Losses {value}" in (answer.notice or "")
+
+
+def test_a_prose_sentence_before_a_table_is_no_caption_but_a_label_is() -> None:
+    from index.tables import find_tables, row_in_table
+
+    table = "| Year | Losses |\n|---|---|\n| 2023 | 18% |\n"
+    for before, caption in (("Oxalic acid works best in winter, when there is no brood.", False),
+                            ("Did losses fall?", False), ("Winter losses per year", True),
+                            ("Losses per year:", True), ("Table 2. Winter losses.", True)):
+        text = f"{before}\n\n{table}"
+        (block,) = find_tables(text)
+        assert (block.start == 0) is caption, before
+        row = row_in_table(text, text.index("| 2023"))
+        assert row is not None and (before in row.head) is caption, before
+
+
+def test_header_rows_are_no_evidence() -> None:
+    from assistant.evidence import rank
+    from assistant.questions import analyse
+
+    text = "# Losses\n\n| Year | Losses |\n|---|---|\n| 2023 | 18% |\n"
+    p = Passage(passage_id=1, chunk_id="c", source="l.md", start=0, end=len(text), score=0.5, text=text)
+    texts = [e.text for e in rank(analyse("What were the losses?"), [p])]
+    assert "| 2023 | 18% |" in texts
+    assert "| Year | Losses |" not in texts and "|---|---|" not in texts
+
+
+@pytest.mark.parametrize("year,value", [("2021", "24%"), ("2023", "18%")])
+def test_the_row_holding_the_questions_number_is_selected_over_equal_rows(year: str, value: str) -> None:
+    """Without a dense signal the rows of a table tie; the row asked about is the one holding the year,
+    also when the table's rows are split over two passages."""
+    from assistant.evidence import rank, select
+    from assistant.questions import analyse
+
+    head = "| Year | Losses |\n|---|---|"
+    first, second = head + "\n| 2021 | 24% |\n| 2022 | 31% |", "| 2023 | 18% |"
+    passages = [Passage(passage_id=1, chunk_id="a", source="l.md", start=0, end=len(first), score=0.5, text=first),
+                Passage(passage_id=2, chunk_id="b", source="l.md", start=len(first) + 1, end=len(first) + 15,
+                        score=0.5, text=second, context=head)]
+    q = analyse(f"What were the losses in {year}?")
+    chosen = select(q, rank(q, passages))
+    assert chosen is not None and chosen.text == f"| {year} | {value} |" and not chosen.missing_numbers
