@@ -64,7 +64,7 @@ def embed_router(settings: Settings) -> APIRouter:
         if path == "/embed":
             headers |= {"Content-Security-Policy": policy, "Referrer-Policy": "no-referrer"}
 
-        @router.get(path)
+        @router.api_route(path, methods=["GET", "HEAD"])  # HEAD: link checkers and uptime monitors
         def serve_file() -> Response:
             return Response(asset(name), media_type=media_type, headers=headers)
 

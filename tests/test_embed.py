@@ -75,6 +75,9 @@ def test_the_launcher_script_and_page_assets_are_served(served):
             r = httpx.get(url + path)
             assert r.status_code == 200, path
             assert r.headers["content-type"].startswith(media) and r.headers["x-content-type-options"] == "nosniff"
+        for path in ("/embed", "/embed.js"):  # link checkers and uptime monitors send HEAD
+            head = httpx.head(url + path)
+            assert head.status_code == 200 and head.content == b"", path
 
 
 def test_every_other_response_may_be_framed_by_the_assistant_s_own_pages_only(served):
