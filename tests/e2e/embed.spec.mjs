@@ -23,6 +23,7 @@ async function hostStyles(page) {
 
 /** Ask in the chat frame and wait for the final answer (no status line left); returns its row. */
 async function askInFrame(frame, question, n) {
+  await frame.locator('html[data-ready]').waitFor({ state: 'attached' }); // its script has run
   await frame.locator('#question').fill(question);
   await frame.locator('#question').press('Enter');
   const row = frame.locator('#chat .bot-row').nth(n - 1);
@@ -146,6 +147,7 @@ test('the chat embedded in portal pages of other origins', async (t) => {
       const page = await newPage();
       await page.goto(`${PORTAL_URL}iframe-nokey.html`);
       const frame = page.frameLocator('#nokey-frame');
+      await frame.locator('html[data-ready]').waitFor({ state: 'attached' });
       await frame.locator('#question').fill("Who is the junta's investment minister?");
       await frame.locator('#question').press('Enter');
       const error = frame.locator('#chat .bot-row div.error');

@@ -304,4 +304,5 @@
     renderPanel();
     box.focus();
   });
+  document.documentElement.dataset.ready = 'true'; // the form answers from now on (tests wait for it)
 })();
