@@ -378,10 +378,10 @@ class ChromaManifest:
             local.build_lexical(collection, [])
         remote, have = self.documents(collection), local.documents(collection)
         for source in sorted(set(remote) | set(have)):
-            ids = remote.get(source, [])
-            if sorted(ids) == sorted(have.get(source, [])):
+            ids, cached = remote.get(source, []), set(have.get(source, []))
+            if set(ids) == cached:
                 continue
-            new = [i for i in ids if i not in set(have.get(source, []))]
+            new = [i for i in ids if i not in cached]
             local.set_document(collection, source, ids, self.terms_of(collection, new) if new else {})
         self._synced[collection] = token
 
