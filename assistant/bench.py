@@ -202,34 +202,50 @@ def corpus_text(path: Path) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def corpus_chunks(corpus: Path, chunker, limit: int) -> tuple[list, dict]:  # noqa: ANN001
-    """Up to ``limit`` chunks of the corpus files (sorted paths), and what was read.
+def _corpus_files(corpus: Path) -> list[Path]:
+    """Text files of one corpus folder, sorted; folders whose name starts with ``_`` skipped."""
+    return sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES
+                  and not any(part.startswith("_") for part in p.relative_to(corpus).parts[:-1]))
 
-    Folders whose name starts with ``_`` are skipped: in a Sphinx build (python3-doc) they hold the
-    reST sources of the HTML pages (``_sources``) and static files, which would index each page twice.
+
+def corpus_chunks(corpora: Path | list[Path], chunker, limit: int) -> tuple[list, dict]:  # noqa: ANN001
+    """Up to ``limit`` chunks of the corpus files (each folder's files in sorted order, folders in
+    the order given), and what was read.
+
+    Folders whose name starts with ``_`` are skipped: in a Sphinx build (python3-doc, linux-doc)
+    they hold the reST sources of the HTML pages (``_sources``) and static files, which would index
+    each page twice. With one folder a chunk's source is the file's path relative to it; with
+    several, relative to their common parent (``python3/html/library/os.html``), so that sources of
+    two folders never collide.
 
     Raises:
-        typer.BadParameter: the corpus folder holds no readable text file.
+        typer.BadParameter: the corpus folders hold no readable text file.
     """
     from index.loader import has_visible_text
 
-    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES
-                   and not any(part.startswith("_") for part in p.relative_to(corpus).parts[:-1]))
+    folders = [corpora] if isinstance(corpora, Path) else list(corpora)
+    base = {f: (f if len(folders) == 1 else Path(os.path.commonpath([str(g.resolve()) for g in folders])))
+            for f in folders}
     chunks: list = []
-    used = 0
+    used = found = 0
     t0 = time.perf_counter()
-    for f in files:
-        text = corpus_text(f)
-        if not has_visible_text(text):
-            continue
-        used += 1
-        chunks.extend(chunker.split(str(f.relative_to(corpus)), text))
-        if len(chunks) >= limit:
-            break
+    for folder in folders:
+        files = _corpus_files(folder)
+        found += len(files)
+        for f in files:
+            if len(chunks) >= limit:
+                break
+            text = corpus_text(f)
+            if not has_visible_text(text):
+                continue
+            used += 1
+            rel = f.relative_to(folder) if len(folders) == 1 else f.resolve().relative_to(base[folder])
+            chunks.extend(chunker.split(str(rel), text))
     if not chunks:
-        raise typer.BadParameter(f"{corpus} holds no text file ({', '.join(sorted(CORPUS_SUFFIXES))}); "
-                                 "give --corpus a folder of documents (e.g. apt-get install python3-doc).")
-    return chunks[:limit], {"path": str(corpus), "files_read": used, "files_found": len(files),
+        raise typer.BadParameter(f"{', '.join(map(str, folders))} holds no text file "
+                                 f"({', '.join(sorted(CORPUS_SUFFIXES))}); give --corpus a folder of documents "
+                                 "(e.g. apt-get install python3-doc).")
+    return chunks[:limit], {"path": ", ".join(map(str, folders)), "files_read": used, "files_found": found,
                             "chunks": min(len(chunks), limit), "chunking_s": time.perf_counter() - t0}
 
 
@@ -382,7 +398,9 @@ def register(app: typer.Typer) -> None:
         questions: Annotated[Path, typer.Option("--questions", help="JSON Lines question set.")] = DEFAULT_QUESTIONS,
         limit: Annotated[int, typer.Option("--limit", min=1, help="First N questions for the answer timings.")] = 10,
         modes: Annotated[str, typer.Option("--modes", help="Answer modes, comma-separated.")] = ",".join(MODES),
-        corpus: Annotated[Path, typer.Option("--corpus", help="Folder of documents for the scale runs.")] = DEFAULT_CORPUS,
+        corpus: Annotated[Optional[list[Path]], typer.Option(
+            "--corpus", help="Folder of documents for the scale runs (repeat for several; "
+                             "default /usr/share/doc/python3/html).")] = None,
         sizes: Annotated[str, typer.Option("--sizes", help="Corpus sizes in chunks, comma-separated.")] = "1000,10000",
         queries: Annotated[int, typer.Option("--queries", min=2, help="Retrieval queries per size.")] = 40,
         max_index_seconds: Annotated[float, typer.Option(
@@ -457,7 +475,7 @@ def register(app: typer.Typer) -> None:
 
             result["scale"] = []
             if size_list:
-                chunks, result["corpus"] = corpus_chunks(corpus, build_chunker(settings), max(size_list))
+                chunks, result["corpus"] = corpus_chunks(corpus or [DEFAULT_CORPUS], build_chunker(settings), max(size_list))
                 result["scale"] = bench_scale(chunks, size_list, settings, qs[:queries], work, max_index_seconds,
                                               echo=lambda row: typer.echo(scale_line(row), err=True),
                                               cache=None if no_cache else cache)

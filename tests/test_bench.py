@@ -126,6 +126,24 @@ def test_corpus_skips_sphinx_source_folders(tmp_path: Path) -> None:
     assert meta["files_read"] == 1 and meta["files_found"] == 1
 
 
+def test_several_corpus_folders_are_read_in_turn_with_distinct_sources(tmp_path: Path) -> None:
+    from assistant.bench import corpus_chunks
+    from assistant.composition import build_chunker
+    from assistant.settings import load_settings
+
+    for name, words in (("python3", "Python pages"), ("linux-doc", "Kernel pages")):
+        (tmp_path / name / "html").mkdir(parents=True)
+        (tmp_path / name / "html" / "index.html").write_text(
+            f"<html><body><div class='body'><p>{words} explain this.</p></div></body></html>")
+    folders = [tmp_path / "python3" / "html", tmp_path / "linux-doc" / "html"]
+    chunks, meta = corpus_chunks(folders, build_chunker(load_settings(embedding_backend="fake")), 100)
+    assert [c.source for c in chunks] == ["python3/html/index.html", "linux-doc/html/index.html"]
+    assert [c.text for c in chunks] == ["Python pages explain this.", "Kernel pages explain this."]
+    assert meta["files_read"] == 2 and meta["files_found"] == 2
+    one, _ = corpus_chunks(folders[:1], build_chunker(load_settings(embedding_backend="fake")), 1)
+    assert [c.source for c in one] == ["index.html"]  # one folder: sources relative to it, as before
+
+
 def test_compare_prints_the_ratio_of_each_figure(tmp_path: Path) -> None:
     a = {"meta": {"load_before": [1]}, "scale": [{"size": 1000, "chunks_per_s": 10.0, "retrieval": {"p50": 0.02}}]}
     b = {"meta": {"load_before": [3]}, "scale": [{"size": 1000, "chunks_per_s": 15.0, "retrieval": {"p50": 0.01}}]}
