@@ -79,7 +79,7 @@ def _check_data_dir(settings) -> None:  # noqa: ANN001
 
 
 def _check_index_to_read(settings) -> None:  # noqa: ANN001
-    """``ask``/``chat``: a usable ``data_dir`` (:func:`_check_data_dir`) holding an index, or the
+    """``ask``/``chat``/``serve``/``ui``: a usable ``data_dir`` (:func:`_check_data_dir`) holding an index, or the
     default location (:func:`assistant.composition.require_index_directory`); when there is no
     index, the directories just made for the check are removed again, so a mistyped ``--data-dir``
     creates nothing."""
@@ -404,10 +404,16 @@ RootPathOpt = Annotated[Optional[str], typer.Option(
 def _serve(with_ui: bool, host, port, profile, data_dir, llm, embedding, root_path=None) -> None:  # noqa: ANN001
     from assistant.api import serve as serve_app
 
+    from assistant.api import _check_port_free
+    from assistant.security import check_bind
+
     s = _settings(profile, data_dir=data_dir, llm_backend=llm, embedding_backend=embedding, host=host, port=port,
                   root_path=root_path)
-    _check_data_dir(s)
     try:
+        # the address first (as serve_app does), then the index: a mistyped --data-dir creates nothing
+        check_bind(s)
+        _check_port_free(s.host, s.port)
+        _check_index_to_read(s)
         serve_app(s, with_ui=with_ui)
     except _known_errors() as exc:
         raise _fail(str(exc)) from None

@@ -45,7 +45,7 @@ def test_an_empty_index_elsewhere_is_an_error_naming_data_dir_and_collection(run
     assert _chunks("mydocs") == 0  # the bundled article was not put there
 
 
-@pytest.mark.parametrize("command", [["ask", "Who invited him?"], ["chat"]])
+@pytest.mark.parametrize("command", [["ask", "Who invited him?"], ["chat"], ["serve"], ["ui"]])
 def test_a_mistyped_data_dir_is_not_created(run, tmp_path: Path, command: list[str]) -> None:
     r = run(command[0], "--llm", "fake", "--embedding", "fake", "--data-dir", "no/such/dir", *command[1:])
     assert r.exit_code == 1, r.output
