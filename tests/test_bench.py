@@ -144,6 +144,22 @@ def test_several_corpus_folders_are_read_in_turn_with_distinct_sources(tmp_path:
     assert [c.source for c in one] == ["index.html"]  # one folder: sources relative to it, as before
 
 
+def test_text_workers_give_the_same_chunks_in_the_same_order(tmp_path: Path) -> None:
+    from assistant.bench import corpus_chunks
+    from assistant.composition import build_chunker
+    from assistant.settings import load_settings
+
+    for n in range(12):
+        body = " ".join(f"Page {n} sentence {k} says something about topic {n * k}." for k in range(40))
+        (tmp_path / f"p{n:02d}.html").write_text(f"<html><body><div class='body'><p>{body}</p></div></body></html>")
+    chunker = build_chunker(load_settings(embedding_backend="fake"))
+    one, meta_one = corpus_chunks(tmp_path, chunker, 25)
+    two, meta_two = corpus_chunks(tmp_path, chunker, 25, workers=2)
+    assert len(one) == 25 and [(c.source, c.text) for c in two] == [(c.source, c.text) for c in one]
+    assert meta_two["files_read"] == meta_one["files_read"] < 12  # stopped at the limit in both
+    assert meta_two["text_workers"] == 2
+
+
 def test_compare_prints_the_ratio_of_each_figure(tmp_path: Path) -> None:
     a = {"meta": {"load_before": [1]}, "scale": [{"size": 1000, "chunks_per_s": 10.0, "retrieval": {"p50": 0.02}}]}
     b = {"meta": {"load_before": [3]}, "scale": [{"size": 1000, "chunks_per_s": 15.0, "retrieval": {"p50": 0.01}}]}
