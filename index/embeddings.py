@@ -14,6 +14,8 @@ vectors from another model.
 from __future__ import annotations
 
 import importlib.util
+import threading
+from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -62,6 +64,8 @@ class MiniLMOnnxEmbeddings(Embeddings):
     """
 
     model_id = MINILM_MODEL_ID
+    #: Questions whose vectors :meth:`embed_query` keeps (least recently asked dropped first).
+    QUERY_MEMO = 256
     #: Most word pieces the model reads, [CLS] and [SEP] included (see :meth:`count_tokens`).
     max_input_tokens = MINILM_MAX_TOKENS
 
@@ -74,6 +78,8 @@ class MiniLMOnnxEmbeddings(Embeddings):
                 raise ModelNotFoundError(f"{p}: embedding model file not found.")
         self.batch_size = batch_size
         self.threads = threads
+        self._memo: OrderedDict[str, list[float]] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     @cached_property
     def _tokenizer(self):  # noqa: ANN202
@@ -142,8 +148,23 @@ class MiniLMOnnxEmbeddings(Embeddings):
         return self._embed(list(texts)) if texts else []
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed a question. Returns a 384-float unit vector."""
-        return self._embed([text])[0]
+        """Embed a question. Returns a 384-float unit vector.
+
+        The last :attr:`QUERY_MEMO` questions' vectors are kept: one question is embedded once
+        although the dense search, the cosine of lexical-only candidates and evidence selection
+        each ask for it.
+        """
+        with self._memo_lock:
+            vector = self._memo.get(text)
+            if vector is not None:
+                self._memo.move_to_end(text)
+                return list(vector)
+        vector = self._embed([text])[0]
+        with self._memo_lock:
+            self._memo[text] = vector
+            while len(self._memo) > self.QUERY_MEMO:
+                self._memo.popitem(last=False)
+        return list(vector)
 
 
 def build_embeddings(backend: EmbeddingBackend = "minilm") -> Embeddings:

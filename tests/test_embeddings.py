@@ -66,3 +66,20 @@ def test_batches_group_texts_of_similar_length_and_keep_the_order(minilm: MiniLM
     assert widths[0] < 10 < widths[1]  # one batch of the two short texts, one of the two long ones
     for text, vector in zip(texts, vectors):
         assert _cos(vector, minilm.embed_query(text)) > 0.9999
+
+
+def test_a_question_asked_again_is_embedded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    emb = MiniLMOnnxEmbeddings()
+    calls: list[list[str]] = []
+    real = emb._embed
+    monkeypatch.setattr(emb, "_embed", lambda texts: calls.append(texts) or real(texts))
+    first = emb.embed_query("Who invited Min Aung Hlaing?")
+    first[0] = 99.0  # a caller changing its copy changes nothing kept
+    again = emb.embed_query("Who invited Min Aung Hlaing?")
+    other = emb.embed_query("Where did he travel?")
+    assert calls == [["Who invited Min Aung Hlaing?"], ["Where did he travel?"]]
+    assert again == real(["Who invited Min Aung Hlaing?"])[0] and again != other
+    for n in range(MiniLMOnnxEmbeddings.QUERY_MEMO):  # the oldest question is dropped past the bound
+        emb.embed_query(f"q{n}")
+    emb.embed_query("Who invited Min Aung Hlaing?")
+    assert calls[-1] == ["Who invited Min Aung Hlaing?"] and len(emb._memo) == MiniLMOnnxEmbeddings.QUERY_MEMO
