@@ -72,7 +72,7 @@ class HybridRetriever:
 
     Args:
         store: An ``index.store.ChunkStore`` (anything with ``search``, ``lexical_search``,
-            ``chunks``, ``similarities``, ``generation``, ``reopen`` and ``count``).
+            ``chunks``, ``generation``, ``reopen`` and ``count``).
     """
 
     def __init__(self, store) -> None:  # noqa: ANN001
@@ -108,7 +108,10 @@ class HybridRetriever:
         for rank, (i, _) in enumerate(lexical, start=1):
             fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
         by_id = {c.id: c for c in dense}
-        by_id.update({c.id: c for c in self.store.chunks([i for i, _ in lexical if i not in by_id])})
+        # lexical-only candidates: text and cosine to the query in one read (the cosine is only
+        # reported; ties in the fused order are still broken by the dense ranking's cosine alone)
+        lexical_only = self.store.chunks([i for i, _ in lexical if i not in by_id], query=query)
+        by_id.update({c.id: c for c in lexical_only})
         fused = {i: f for i, f in fused.items() if i in by_id}  # a chunk removed meanwhile is skipped
         cosine = {c.id: c.score for c in dense}
         lex = dict(lexical)
@@ -122,8 +125,7 @@ class HybridRetriever:
             taken.append(sh)
             if len(top) == k:
                 break
-        missing = [i for i in top if i not in cosine]
-        cosine.update(self.store.similarities(query, missing))
+        cosine.update({c.id: c.score for c in lexical_only})
         return [
             Passage(passage_id=n, chunk_id=i, source=by_id[i].source, start=by_id[i].start, end=by_id[i].end,
                     score=round(cosine.get(i, 0.0), 4), lexical_score=_significant(lex.get(i, 0.0)),

@@ -408,17 +408,32 @@ class ChunkStore:
         return self._manifest.lexical_search(self.collection_name, terms, limit)
 
     @_guarded
-    def chunks(self, ids: list[str]) -> list[StoredChunk]:
-        """The served chunks among ``ids`` (score 0.0), in no particular order; others are left out."""
-        served = sorted(self._manifest.served(self.collection_name, ids))
-        return self._retrying(self._get_chunks, served) if served else []
+    def chunks(self, ids: list[str], query: str | None = None) -> list[StoredChunk]:
+        """The served chunks among ``ids``, in no particular order; others are left out.
 
-    def _get_chunks(self, ids: list[str]) -> list[StoredChunk]:
-        got = self._collection.get(ids=ids, include=["documents", "metadatas"])
+        Args:
+            ids: Chunk ids.
+            query: When given, each chunk's ``score`` is its cosine similarity to ``query`` (vectors
+                read in the same Chroma call; the query embedded once); else 0.0.
+        """
+        served = sorted(self._manifest.served(self.collection_name, ids))
+        return self._retrying(self._get_chunks, served, query) if served else []
+
+    def _get_chunks(self, ids: list[str], query: str | None = None) -> list[StoredChunk]:
+        import numpy as np
+
+        include = ["documents", "metadatas", "embeddings"] if query is not None else ["documents", "metadatas"]
+        got = self._collection.get(ids=ids, include=include)
+        scores = [0.0] * len(got["ids"])
+        if query is not None and len(got["ids"]):
+            q = np.asarray(self.embeddings.embed_query(query), dtype=float)
+            q /= max(float(np.linalg.norm(q)), 1e-12)
+            v = np.asarray(got["embeddings"], dtype=float)
+            scores = (v @ q / np.clip(np.linalg.norm(v, axis=1), 1e-12, None)).tolist()
         return [
             StoredChunk(id=i, source=str(m["source"]), ordinal=int(m["ordinal"]), start=int(m["start"]),
-                        end=int(m["end"]), text=d, score=0.0, context=str(m.get("context") or ""))
-            for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+                        end=int(m["end"]), text=d, score=float(score), context=str(m.get("context") or ""))
+            for i, d, m, score in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], scores)
         ]
 
     @_guarded
@@ -516,23 +531,6 @@ class ChunkStore:
         return sorted(chunks, key=lambda c: (c.source, c.ordinal))
 
     @_guarded
-    def similarities(self, query: str, ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of ``query`` to each served chunk in ``ids`` (other ids are left out)."""
-        ids = sorted(self._manifest.served(self.collection_name, ids))
-        return self._retrying(self._similarities, query, ids) if ids else {}
-
-    def _similarities(self, query: str, ids: list[str]) -> dict[str, float]:
-        import numpy as np
-
-        got = self._collection.get(ids=list(ids), include=["embeddings"])
-        q = np.asarray(self.embeddings.embed_query(query), dtype=float)
-        q /= max(float(np.linalg.norm(q)), 1e-12)
-        out = {}
-        for i, e in zip(got["ids"], got["embeddings"]):
-            v = np.asarray(e, dtype=float)
-            out[i] = float(q @ v / max(float(np.linalg.norm(v)), 1e-12))
-        return out
-
     def reopen(self) -> None:
         """Drop this process's view of the database and open it again from disk.
 
@@ -573,10 +571,16 @@ class ChunkStore:
         count = self._manifest.chunk_count(self.collection_name)
         if not count:
             return []
-        # Chunks of an interrupted run are stored but not served: fetch enough to still find k served ones.
-        unserved = max(self._collection.count() - count, 0)
-        hits = self._vectorstore.similarity_search_with_score(query, k=k + unserved)
+        vector = self.embeddings.embed_query(query)
+        hits = self._vectorstore.similarity_search_by_vector_with_relevance_scores(vector, k=k)
         served = self._manifest.served(self.collection_name, [str(doc.id) for doc, _ in hits])
+        if len(served) < min(k, count):
+            # Chunks of an interrupted run are stored but not served and took some of the k places:
+            # fetch enough to still find k served ones (counting the collection costs ~10 ms at 9k
+            # chunks, so only then).
+            unserved = max(self._collection.count() - count, 0)
+            hits = self._vectorstore.similarity_search_by_vector_with_relevance_scores(vector, k=k + unserved)
+            served = self._manifest.served(self.collection_name, [str(doc.id) for doc, _ in hits])
         return [
             StoredChunk(
                 id=str(doc.id),
