@@ -149,8 +149,9 @@ def _message_dict(message: BaseMessage) -> dict[str, str]:
 #: evaluation than the state copy is worth.
 MIN_PREFIX_TOKENS = 16
 #: Instruction prefixes whose KV state a :class:`LlamaCppChatModel` keeps (the answer, select and
-#: condense prompts' system messages, and one spare); each state holds the prefix's KV cache and
-#: llama-cpp-python's copy of its logits rows (about 16 MB for an 85-token prefix of SmolLM2-135M).
+#: condense prompts' system messages, and one spare). Each state holds llama.cpp's state (1.7 MB)
+#: and llama-cpp-python's copy of one logits row per token (14.7 MB) for the answer prompt's
+#: 75-token prefix with SmolLM2-135M (measured with ``Llama.save_state``).
 PREFIX_CACHE_SIZE = 4
 
 
@@ -196,7 +197,8 @@ class LlamaCppChatModel(BaseChatModel):
             passed, overriding the GGUF's own value; the grounding thresholds were measured with it.
         prefix_cache: Start each call from the saved KV state of its instruction prefix instead of
             an empty context (at most :data:`PREFIX_CACHE_SIZE` prefixes kept, least recently used
-            dropped; prefixes under :data:`MIN_PREFIX_TOKENS` tokens are not cached).
+            dropped; prefixes under :data:`MIN_PREFIX_TOKENS` tokens are not cached). Off unless
+            given; :func:`build_llm` passes the ``prefix_cache`` setting (on by default).
         client: The loaded ``llama_cpp.Llama`` (built from the fields above when not given).
 
     Raises:
