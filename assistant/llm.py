@@ -144,6 +144,17 @@ def _message_dict(message: BaseMessage) -> dict[str, str]:
     return {"role": role, "content": content}
 
 
+#: Shortest instruction prefix kept as a saved KV state, in tokens. A judgement, not a measurement:
+#: a shorter prefix is little more than the template's role markup, and saves less prompt
+#: evaluation than the state copy is worth.
+MIN_PREFIX_TOKENS = 16
+#: Instruction prefixes whose KV state a :class:`LlamaCppChatModel` keeps (the answer, select and
+#: condense prompts' system messages, and one spare). Each state holds llama.cpp's state (1.7 MB)
+#: and llama-cpp-python's copy of one logits row per token (14.7 MB) for the answer prompt's
+#: 75-token prefix with SmolLM2-135M (measured with ``Llama.save_state``).
+PREFIX_CACHE_SIZE = 4
+
+
 class LlamaCppChatModel(BaseChatModel):
     """A GGUF model run in process by llama-cpp-python, as a LangChain chat model.
 
@@ -153,11 +164,14 @@ class LlamaCppChatModel(BaseChatModel):
     (langchain-community 0.4) sent, so that replies stay the same as with it: with
     ``temperature=0`` decoding is greedy after a repeat penalty of 1.1 over the last 64 tokens.
 
-    Each call starts from an empty context (``Llama.reset()``): llama-cpp-python's ``generate``
-    otherwise keeps the KV cache of the longest prefix shared with the previous prompt and evaluates
-    only the rest, in other batches, and the logits (so greedy replies) then depend on the request
-    before. With the reset the same messages give the same reply whatever ran before; the cost is
-    re-evaluating the shared prefix (measured in README, "Reproducible replies").
+    Each call starts from a state that does not depend on the calls before: llama-cpp-python's
+    ``generate`` otherwise keeps the KV cache of the longest prefix shared with the previous prompt
+    and evaluates only the rest, in other batches, and the logits (so greedy replies) then depend on
+    the request before. With ``prefix_cache`` off, each call starts from an empty context
+    (``Llama.reset()``). With it on, each call starts from the saved state of its fixed instruction
+    prefix (:meth:`instruction_prefix`), evaluated alone once and restored with ``Llama.load_state``;
+    ``generate`` then evaluates only the question-specific rest. Either way the same messages give
+    the same reply whatever ran before (measured in README, "Reproducible replies").
 
     :meth:`get_num_tokens_from_messages` counts a prompt exactly as the call will: rendered with
     the model's chat template and tokenized with its own vocabulary.
@@ -181,6 +195,10 @@ class LlamaCppChatModel(BaseChatModel):
         repeat_penalty: Penalty on tokens repeated within the last 64.
         rope_freq_base: RoPE base frequency passed to llama.cpp. 10000 is what ``ChatLlamaCpp`` always
             passed, overriding the GGUF's own value; the grounding thresholds were measured with it.
+        prefix_cache: Start each call from the saved KV state of its instruction prefix instead of
+            an empty context (at most :data:`PREFIX_CACHE_SIZE` prefixes kept, least recently used
+            dropped; prefixes under :data:`MIN_PREFIX_TOKENS` tokens are not cached). Off unless
+            given; :func:`build_llm` passes the ``prefix_cache`` setting (on by default).
         client: The loaded ``llama_cpp.Llama`` (built from the fields above when not given).
 
     Raises:
@@ -198,7 +216,9 @@ class LlamaCppChatModel(BaseChatModel):
     top_k: int = 40
     repeat_penalty: float = 1.1
     rope_freq_base: float = 10000.0
+    prefix_cache: bool = False
     client: Any = Field(default=None, exclude=True)
+    prefix_states: dict[tuple[int, ...], Any] = Field(default_factory=dict, exclude=True)
 
     def model_post_init(self, __context: Any) -> None:  # noqa: D102 - loads the model
         if self.client is None:
@@ -220,25 +240,91 @@ class LlamaCppChatModel(BaseChatModel):
     def get_num_tokens_from_messages(self, messages: list[BaseMessage], tools: Any = None) -> int:
         """Tokens of the prompt ``create_chat_completion`` builds from ``messages`` (exact).
 
+        The count of :meth:`prompt_tokens`. Without a chat template in the GGUF: the contents'
+        tokens plus 8 per message for role markers.
+        """
+        dicts = [_message_dict(m) for m in messages]
+        tokens = self.prompt_tokens(dicts)
+        if tokens is None:
+            return sum(len(self.client.tokenize(d["content"].encode("utf-8"), add_bos=False)) + 8 for d in dicts) + 1
+        return len(tokens)
+
+    def prompt_tokens(self, dicts: list[dict[str, str]]) -> list[int] | None:
+        """The prompt ``create_chat_completion`` builds from OpenAI-style message dicts, as token ids.
+
         The messages are rendered as llama-cpp-python renders them -- with the GGUF's
         ``tokenizer.chat_template`` through ``Jinja2ChatFormatter``, the template llama-cpp-python
         also uses for the formats it guesses from it (chatml, llama-3, mistral-instruct) -- and
         tokenized by ``Llama.tokenize`` with special tokens, BOS added unless the template did.
-        Without a template in the GGUF: the contents' tokens plus 8 per message for role markers.
+
+        Returns:
+            The token ids, or None when the GGUF has no chat template.
         """
         from llama_cpp import llama_chat_format
 
-        dicts = [_message_dict(m) for m in messages]
         template = (self.client.metadata or {}).get("tokenizer.chat_template")
         if not template:
-            return sum(len(self.client.tokenize(d["content"].encode("utf-8"), add_bos=False)) + 8 for d in dicts) + 1
+            return None
         model = self.client._model  # noqa: SLF001 - the special tokens' text, as Llama.__init__ reads it
         eos, bos = self.client.token_eos(), self.client.token_bos()
         formatter = llama_chat_format.Jinja2ChatFormatter(
             template=template, eos_token=model.token_get_text(eos) if eos != -1 else "",
             bos_token=model.token_get_text(bos) if bos != -1 else "")
         rendered = formatter(messages=dicts)
-        return len(self.client.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True))
+        return self.client.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+
+    def instruction_prefix(self, dicts: list[dict[str, str]], tokens: list[int]) -> list[int]:
+        """The tokens of ``tokens`` (the prompt of ``dicts``) before the first non-system message's content.
+
+        Found without knowing the template's markup: the messages up to the first non-system one are
+        rendered twice more, that message's content replaced by ``"0"`` and by ``"1"``; the prefix is
+        the longest common prefix of those two token lists and ``tokens``. It so covers the system
+        messages (or the template's default one) and the role header of the first other message, and
+        stops before any token that the content could merge with at the boundary.
+
+        Returns:
+            The prefix, or ``[]`` when every message is a system message, the GGUF has no chat
+            template, or the prefix would not leave at least one prompt token to evaluate after it
+            (a fully cached prompt would have its last token re-evaluated alone, whose logits differ).
+        """
+        first = next((i for i, d in enumerate(dicts) if d["role"] != "system"), None)
+        if first is None:
+            return []
+        probes = [self.prompt_tokens([*dicts[:first], {**dicts[first], "content": c}]) for c in ("0", "1")]
+        if probes[0] is None or probes[1] is None:
+            return []
+        n = 0
+        for a, b, c in zip(probes[0], probes[1], tokens):
+            if not a == b == c:
+                break
+            n += 1
+        return list(tokens[:n]) if n < len(tokens) else []
+
+    def _start_context(self, dicts: list[dict[str, str]]) -> None:
+        """Put the client in the state the call starts from: empty, or its instruction prefix evaluated alone.
+
+        With ``prefix_cache`` on and a prefix of at least :data:`MIN_PREFIX_TOKENS` tokens, the KV
+        state after evaluating that prefix (from an empty context) is restored if saved, else made
+        and saved. ``Llama.generate`` then keeps those tokens (the longest prefix matching its
+        ``input_ids``) and evaluates only the rest of the prompt, so the state before the
+        question-specific part is always the same whatever ran before.
+        """
+        tokens = self.prompt_tokens(dicts) if self.prefix_cache else None
+        prefix = self.instruction_prefix(dicts, tokens) if tokens else []
+        if len(prefix) < MIN_PREFIX_TOKENS:
+            self.client.reset()  # no KV prefix reuse: the reply must not depend on the previous prompt
+            return
+        key = tuple(prefix)
+        state = self.prefix_states.pop(key, None)
+        if state is None:
+            self.client.reset()
+            self.client.eval(prefix)
+            state = self.client.save_state()
+        else:
+            self.client.load_state(state)
+        self.prefix_states[key] = state  # most recently used last
+        while len(self.prefix_states) > PREFIX_CACHE_SIZE:
+            del self.prefix_states[next(iter(self.prefix_states))]
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
@@ -250,8 +336,9 @@ class LlamaCppChatModel(BaseChatModel):
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         params = {"max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
                   "top_k": self.top_k, "repeat_penalty": self.repeat_penalty, "stop": stop or [], **kwargs}
-        self.client.reset()  # no KV prefix reuse: the reply must not depend on the previous prompt
-        result = self.client.create_chat_completion(messages=[_message_dict(m) for m in messages], stream=True, **params)
+        dicts = [_message_dict(m) for m in messages]
+        self._start_context(dicts)
+        result = self.client.create_chat_completion(messages=dicts, stream=True, **params)
         try:
             for part in result:
                 if not part["choices"]:
@@ -310,6 +397,7 @@ def build_llm(settings: Settings) -> BaseChatModel:
                 temperature=settings.temperature,
                 max_tokens=settings.max_tokens,
                 seed=settings.seed,
+                prefix_cache=settings.prefix_cache,
                 verbose=False,
             )
         except Exception as exc:  # llama.cpp raises ValueError/RuntimeError on a bad file

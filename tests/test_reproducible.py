@@ -4,7 +4,9 @@ llama-cpp-python keeps the KV cache of the prefix a prompt shares with the previ
 only the rest. When little or nothing is left (the same question again, a question sharing the
 evidence block), the last prompt token is evaluated in a batch of its own, whose logits differ from
 the full prompt's (up to 0.75 on a 351-token prompt of SmolLM2-135M), and greedy replies changed.
-Each call of :class:`assistant.llm.LlamaCppChatModel` now starts from a reset context.
+Each call of :class:`assistant.llm.LlamaCppChatModel` now starts from a reset context, or (setting
+``prefix_cache``, on by default) from the saved state of its instruction prefix evaluated alone
+(tests/test_prefix_cache.py); the model tests here run with the default.
 """
 
 from __future__ import annotations
