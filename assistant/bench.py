@@ -489,7 +489,8 @@ def register(app: typer.Typer) -> None:
             "first_output": "assistant: first 'sentence' event of Assistant.stream (else 'final'); "
                             "plain chain: first non-empty chunk of chain.stream; seconds from the call",
             "settings": settings.model_dump(mode="json", include={"llm_backend", "embedding_backend", "n_threads",
-                                                                  "temperature", "max_tokens", "top_k", "chunk_size"}),
+                                                                  "temperature", "max_tokens", "top_k", "chunk_size",
+                                                                  "prefix_cache", "answer_mode"}),
         }}
         try:
             from assistant.composition import build_chunker
