@@ -291,13 +291,14 @@ def _time_retrieval(store, settings, queries: list[str]) -> dict:  # noqa: ANN00
 
 
 def _extrapolate(size: int, rate, from_cache: int, embed_rate, embed_s: float, step_s: float,  # noqa: ANN001
-                 complete: bool) -> float | None:
+                 complete: bool, step_chunks: int = 0) -> float | None:
     """Seconds indexing ``size`` chunks would take: at this step's rate, or, when part of the step
-    came from the cache, at the model's rate scaled by this step's share of time in embedding."""
+    came from the cache, as ``size`` x (this step's seconds per chunk outside embedding + 1 / the
+    model's chunks/s): every chunk is then written as in this step and embedded at the model's rate."""
     if complete or not rate:
         return None
-    if from_cache and embed_rate and embed_s and step_s:
-        return size / embed_rate / (embed_s / step_s)
+    if from_cache and embed_rate and step_chunks:
+        return size * ((step_s - embed_s) / step_chunks + 1.0 / embed_rate)
     return size / rate
 
 
@@ -363,7 +364,7 @@ def bench_scale(chunks: list, sizes: list[int], settings, queries: list[str], wo
                      "embed_rate_source": rate_source,
                      "corpus_exhausted": exhausted,
                      "extrapolated_index_s": _extrapolate(size, rate, from_cache, embed_rate, embed_s, step_s,
-                                                          complete and not exhausted),
+                                                          complete and not exhausted, step_chunks),
                      "retrieval": _time_retrieval(store, settings, queries), **memory_mb(), "disk_mb": disk_mb(persist)})
         if echo:
             echo(rows[-1])

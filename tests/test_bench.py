@@ -193,6 +193,16 @@ def test_bench_stops_indexing_at_the_time_budget_and_extrapolates(tmp_path: Path
     assert rows[0]["extrapolated_index_s"] == pytest.approx(100 / rows[0]["chunks_per_s"])
 
 
+def test_extrapolation_with_cached_vectors_adds_the_models_time_to_each_chunks_write_time() -> None:
+    from assistant.bench import _extrapolate
+
+    # the 100k step of a run: 38,286 chunks in 838 s, 28,721 of them from the cache, 569 s embedding
+    # the other 9,565 (16.8 chunks/s): 7.0 ms per chunk outside embedding + 59.5 ms per embedding
+    seconds = _extrapolate(100_000, 38_286 / 838, 28_721, 9_565 / 569, 569.0, 838.0, False, 38_286)
+    assert seconds == pytest.approx(100_000 * ((838 - 569) / 38_286 + 569 / 9_565))
+    assert 6_500 < seconds < 6_700  # not 100,000 / 16.8 / (569 / 838) = 8,765 s (the cache dilutes the share)
+
+
 def test_a_size_beyond_the_corpus_is_indexed_to_its_end_and_extrapolated(tmp_path: Path) -> None:
     from assistant.bench import bench_scale, corpus_chunks
     from assistant.composition import build_chunker
