@@ -243,24 +243,25 @@ def corpus_chunks(corpora: Path | list[Path], chunker, limit: int,  # noqa: ANN0
     from index.loader import has_visible_text
 
     folders = [corpora] if isinstance(corpora, Path) else list(corpora)
-    base = {f: (f if len(folders) == 1 else Path(os.path.commonpath([str(g.resolve()) for g in folders])))
-            for f in folders}
+    common = Path(os.path.commonpath([str(g.resolve()) for g in folders])) if len(folders) > 1 else None
     chunks: list = []
     used = found = 0
     t0 = time.perf_counter()
     for folder in folders:
+        if len(chunks) >= limit:
+            break  # no file listing or worker pool for a folder that is not read
         files = _corpus_files(folder)
         found += len(files)
         texts = _texts(files, workers)
         for f, text in texts:
-            if len(chunks) >= limit:
-                texts.close()  # stops the workers
-                break
             if not has_visible_text(text):
                 continue
             used += 1
-            rel = f.relative_to(folder) if len(folders) == 1 else f.resolve().relative_to(base[folder])
+            rel = f.relative_to(folder) if common is None else f.resolve().relative_to(common)
             chunks.extend(chunker.split(str(rel), text))
+            if len(chunks) >= limit:
+                texts.close()  # stops the workers without waiting for the next page
+                break
     if not chunks:
         raise typer.BadParameter(f"{', '.join(map(str, folders))} holds no text file "
                                  f"({', '.join(sorted(CORPUS_SUFFIXES))}); give --corpus a folder of documents "
